@@ -1,0 +1,108 @@
+# GNU make build for the reactor and net libraries. See BUILD.md for targets and layout.
+#
+#   make                      build/lib/libreactor.a (and the tools)
+#   make test                 build and run the GoogleTest suite
+#   make bench                build and run the benchmarks
+#   make install PREFIX=/usr/local
+#   make test SAN=address,undefined   same targets, sanitized, under build/san-address-undefined/
+
+CXX      ?= g++
+AR       ?= ar
+PREFIX   ?= /usr/local
+SAN      ?=
+OPT      ?= -O2
+
+comma := ,
+ifeq ($(SAN),)
+  BUILD := build
+  SANFLAGS :=
+else
+  BUILD := build/san-$(subst $(comma),-,$(SAN))
+  SANFLAGS := -fsanitize=$(SAN) -fno-omit-frame-pointer -fno-sanitize-recover=all
+endif
+
+CPPFLAGS += -I.
+CXXFLAGS += -std=c++20 $(OPT) -g -Wall -Wextra -Werror -pthread $(SANFLAGS)
+DEPFLAGS  = -MMD -MP
+LDFLAGS  += -pthread $(SANFLAGS)
+
+UNAME := $(shell uname -s)
+
+# --- libreactor.a: the loop, the wheel and the platform's poller backend -----------------------
+REACTOR_SRC := $(filter-out reactor/epoll_poller.cc reactor/kqueue_poller.cc,$(wildcard reactor/*.cc))
+ifeq ($(UNAME),Linux)
+  REACTOR_SRC += reactor/epoll_poller.cc
+else
+  REACTOR_SRC += reactor/kqueue_poller.cc
+endif
+REACTOR_OBJ := $(REACTOR_SRC:%.cc=$(BUILD)/obj/%.o)
+LIBREACTOR  := $(BUILD)/lib/libreactor.a
+
+# --- tests: one GoogleTest binary, run against every backend this machine can exercise ----------
+TEST_SRC := $(wildcard tests/*.cc)
+TEST_OBJ := $(TEST_SRC:%.cc=$(BUILD)/obj/%.o)
+ifeq ($(UNAME),Linux)
+  # The kqueue backend is compiled a second time against the epoll-based emulation in
+  # tests/kqueue_emulation/, so that the whole suite runs on both backends here.
+  KQEMU_OBJ := $(BUILD)/obj/tests/kqueue_emulation/kqueue_poller.o \
+               $(BUILD)/obj/tests/kqueue_emulation/kqueue_emulation.o
+  TEST_CPPFLAGS := -DREACTOR_TEST_KQUEUE_EMULATION
+endif
+TEST_BIN := $(BUILD)/bin/reactor_tests
+GTEST_LIBS := -lgmock -lgtest_main -lgtest
+
+# --- benchmarks ---------------------------------------------------------------------------------
+BENCH_SRC := $(wildcard bench/*_bench.cc)
+BENCH_BIN := $(BENCH_SRC:bench/%.cc=$(BUILD)/bin/%)
+BENCH_MIN_TIME ?= 0.2
+
+.PHONY: all test bench install clean
+.DEFAULT_GOAL := all
+all: $(LIBREACTOR)
+
+$(BUILD)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/%.o: tests/%.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) $(TEST_CPPFLAGS) $(CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(BUILD)/obj/tests/kqueue_emulation/kqueue_poller.o: reactor/kqueue_poller.cc
+	@mkdir -p $(@D)
+	$(CXX) $(CPPFLAGS) -Itests/kqueue_emulation $(CXXFLAGS) $(DEPFLAGS) -c $< -o $@
+
+$(LIBREACTOR): $(REACTOR_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(TEST_BIN): $(TEST_OBJ) $(KQEMU_OBJ) $(LIBREACTOR)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(KQEMU_OBJ) $(LIBREACTOR) $(GTEST_LIBS) -o $@
+
+test: $(TEST_BIN)
+	$(TEST_BIN) $(TEST_ARGS)
+
+$(BUILD)/bin/%_bench: $(BUILD)/obj/bench/%_bench.o $(LIBREACTOR)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -lbenchmark -o $@
+
+bench: $(BENCH_BIN)
+	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_min_time=$(BENCH_MIN_TIME) || exit 1; done
+
+# --- install: headers, static libraries, pkg-config file ------------------------------------------
+HEADERS := $(filter-out reactor/kqueue_poller.h,$(wildcard reactor/*.h))
+ifneq ($(UNAME),Linux)
+  HEADERS := $(filter-out reactor/epoll_poller.h,$(wildcard reactor/*.h))
+endif
+install: $(LIBREACTOR)
+	install -d $(DESTDIR)$(PREFIX)/include/reactor $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/reactor/
+	install -m 644 $(LIBREACTOR) $(DESTDIR)$(PREFIX)/lib/
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: reactor\nDescription: event loop with epoll/kqueue backends and a hierarchical timer wheel\nVersion: 0.1.0\nCflags: -std=c++20 -I$${includedir}\nLibs: -L$${libdir} -lreactor -pthread\n' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/reactor.pc
+
+clean:
+	rm -rf build
+
+-include $(shell find $(BUILD)/obj -name '*.d' 2>/dev/null)
