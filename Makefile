@@ -56,9 +56,21 @@ BENCH_SRC := $(wildcard bench/*_bench.cc)
 BENCH_BIN := $(BENCH_SRC:bench/%.cc=$(BUILD)/bin/%)
 BENCH_MIN_TIME ?= 0.2
 
-.PHONY: all test bench install clean
+# Debian packages a fresh machine needs (installed by `make deps`, skipped when present).
+DEBIAN_PACKAGES := g++ make libgtest-dev libgmock-dev libbenchmark-dev
+
+.PHONY: all test bench deps install clean
 .DEFAULT_GOAL := all
-all: $(LIBREACTOR)
+all: $(LIBREACTOR) $(BENCH_BIN)
+
+deps:
+	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  echo "installing:" $$missing; \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -q && \
+	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
+	else echo "all build dependencies are installed"; fi
 
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(@D)

@@ -8,6 +8,7 @@
 #include <gtest/gtest.h>
 
 #include <memory>
+#include <ostream>
 #include <string>
 #include <vector>
 
@@ -21,6 +22,8 @@ struct TestBackend {
 };
 
 std::vector<TestBackend> testBackends();
+
+inline void PrintTo(const TestBackend& backend, std::ostream* out) { *out << backend.name; }
 
 std::string backendTestName(const ::testing::TestParamInfo<TestBackend>& info);
 

@@ -1,0 +1,483 @@
+// The loop's contract: liveness (ref/unref), phases and their order, descriptor events, stale
+// events in a batch, reentrancy, cross-thread posts. Runs against every backend.
+#include "reactor/loop.h"
+
+#include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "tests/loop_test_support.h"
+#include "tests/test_backends.h"
+
+namespace reactor {
+namespace {
+
+using namespace testing_support;
+
+class LoopTest : public ::testing::TestWithParam<TestBackend> {
+ protected:
+  Loop loop{GetParam().make()};
+};
+
+void writeByte(int fd) { ASSERT_EQ(::write(fd, "x", 1), 1); }
+
+TEST_P(LoopTest, RunReturnsAtOnceWhenNothingIsReferenced) {
+  EXPECT_FALSE(loop.alive());
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(LoopTest, ArmedTimerKeepsLoopAliveUntilItFires) {
+  bool fired = false;
+  loop.setTimeout([&] { fired = true; }, 5);
+  EXPECT_TRUE(loop.alive());
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_TRUE(fired);
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST_P(LoopTest, UnrefedTimerDoesNotKeepLoopAlive) {
+  bool fired = false;
+  Timeout timeout = loop.setTimeout([&] { fired = true; }, 60'000);
+  EXPECT_TRUE(timeout.hasRef());
+  timeout.unref();
+  EXPECT_FALSE(timeout.hasRef());
+  EXPECT_FALSE(loop.alive());
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_FALSE(fired);
+  timeout.ref();
+  EXPECT_TRUE(loop.alive());
+  timeout.close();
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST_P(LoopTest, WatchedDescriptorKeepsLoopAliveUnlessUnreferenced) {
+  SocketPair pair;
+  RecordingHandler handler;
+  loop.watch(pair.a, handler);
+  EXPECT_TRUE(loop.alive());
+  loop.setReferenced(pair.a, false);
+  EXPECT_FALSE(loop.alive());
+  EXPECT_TRUE(runToCompletion(loop));
+  loop.setReferenced(pair.a, true);
+  EXPECT_TRUE(loop.alive());
+  loop.unwatch(pair.a);
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST_P(LoopTest, KeepAliveHoldsLoopUntilReset) {
+  Loop::KeepAlive hold(loop);
+  EXPECT_TRUE(loop.alive());
+  Loop::KeepAlive moved = std::move(hold);
+  EXPECT_TRUE(loop.alive());
+  moved.reset();
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST_P(LoopTest, ReadableDescriptorIsReportedUntilDrained) {
+  SocketPair pair;
+  RecordingHandler handler;
+  loop.watch(pair.a, handler);
+  loop.setInterest(pair.a, kWantRead);
+  writeByte(pair.b);
+  ASSERT_TRUE(runUntil(loop, [&] { return handler.calls > 0; }));
+  EXPECT_EQ(handler.lastReady, kReadable);
+  // Level-triggered: still readable on the next iteration because nothing was read.
+  int before = handler.calls;
+  ASSERT_TRUE(runUntil(loop, [&] { return handler.calls > before; }));
+  char byte;
+  ASSERT_EQ(::read(pair.a, &byte, 1), 1);
+  before = handler.calls;
+  loop.setTimeout([] {}, 1);
+  loop.runOnce();
+  EXPECT_EQ(handler.calls, before);
+  loop.unwatch(pair.a);
+}
+
+TEST_P(LoopTest, InterestSelectsWhatIsReported) {
+  SocketPair pair;
+  RecordingHandler handler;
+  loop.watch(pair.a, handler);
+  loop.setInterest(pair.a, kWantWrite);
+  ASSERT_TRUE(runUntil(loop, [&] { return handler.calls > 0; }));
+  EXPECT_EQ(handler.lastReady, kWritable);
+  writeByte(pair.b);
+  loop.setInterest(pair.a, kWantRead | kWantWrite);
+  handler.allReady = 0;  // kqueue reports the two directions as separate events
+  ASSERT_TRUE(runUntil(loop, [&] { return handler.allReady == (kReadable | kWritable); }));
+  loop.setInterest(pair.a, kNoInterest);
+  EXPECT_EQ(loop.interest(pair.a), kNoInterest);
+  int before = handler.calls;
+  loop.setTimeout([] {}, 1);
+  loop.runOnce();
+  EXPECT_EQ(handler.calls, before);
+  loop.unwatch(pair.a);
+}
+
+TEST_P(LoopTest, PeerFinIsToldApartFromReset) {
+  TcpPair fin;
+  TcpPair reset;
+  RecordingHandler finHandler;
+  RecordingHandler resetHandler;
+  loop.watch(fin.server, finHandler);
+  loop.setInterest(fin.server, kWantRead);
+  loop.watch(reset.server, resetHandler);
+  loop.setInterest(reset.server, kWantRead);
+
+  ASSERT_EQ(::shutdown(fin.client, SHUT_WR), 0);
+  linger abort{1, 0};
+  ASSERT_EQ(::setsockopt(reset.client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort), 0);
+  ::close(std::exchange(reset.client, -1));
+
+  ASSERT_TRUE(runUntil(loop, [&] { return finHandler.calls > 0 && resetHandler.calls > 0; }));
+  EXPECT_TRUE(finHandler.allReady & kPeerClosed);
+  EXPECT_TRUE(finHandler.allReady & kReadable);
+  EXPECT_FALSE(finHandler.allReady & kError);
+  EXPECT_TRUE(resetHandler.allReady & kError);
+  loop.unwatch(fin.server);
+  loop.unwatch(reset.server);
+}
+
+// Two ready descriptors in one batch: whichever handler runs first closes the other descriptor and
+// at once opens a socket that gets the same number and is watched by a third handler. The stale
+// event of the closed descriptor must reach neither its old handler nor the new owner.
+TEST_P(LoopTest, StaleEventInBatchNeverReachesNewOwnerOfReusedDescriptor) {
+  auto first = std::make_unique<SocketPair>();
+  auto second = std::make_unique<SocketPair>();
+  RecordingHandler firstHandler;
+  RecordingHandler secondHandler;
+  RecordingHandler newOwner;
+  int reusedFd = -1;
+  int victimFd = -1;
+  auto closeOtherAndReuse = [&](int otherFd) {
+    if (reusedFd >= 0) return;
+    loop.unwatch(otherFd);
+    ::close(otherFd);
+    victimFd = otherFd;
+    reusedFd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);  // lowest free number: otherFd
+    ASSERT_EQ(reusedFd, otherFd);
+    loop.watch(reusedFd, newOwner);
+    loop.setInterest(reusedFd, kWantRead | kWantWrite);
+  };
+  firstHandler.action = [&](std::uint8_t) { closeOtherAndReuse(second->a); };
+  secondHandler.action = [&](std::uint8_t) { closeOtherAndReuse(first->a); };
+  loop.watch(first->a, firstHandler);
+  loop.watch(second->a, secondHandler);
+  loop.setInterest(first->a, kWantRead);
+  loop.setInterest(second->a, kWantRead);
+  writeByte(first->b);
+  writeByte(second->b);
+  // Make sure both are ready before the batch is taken.
+  while (true) {
+    ASSERT_NO_FATAL_FAILURE(loop.runOnce());
+    if (reusedFd >= 0) break;
+  }
+  EXPECT_EQ(firstHandler.calls + secondHandler.calls, 1);
+  EXPECT_EQ(newOwner.calls, 0);
+
+  loop.unwatch(reusedFd);
+  ::close(reusedFd);
+  if (victimFd == first->a) first->a = -1; else second->a = -1;
+  for (auto* pair : {first.get(), second.get()}) {
+    if (pair->a >= 0 && loop.watching(pair->a)) loop.unwatch(pair->a);
+  }
+}
+
+TEST_P(LoopTest, ManyDescriptorsAreEachReportedOncePerIteration) {
+  constexpr int kPairs = 2000;  // more than one poll batch
+  std::vector<std::unique_ptr<SocketPair>> pairs;
+  std::vector<RecordingHandler> handlers(kPairs);
+  for (int i = 0; i < kPairs; ++i) {
+    pairs.push_back(std::make_unique<SocketPair>());
+    loop.watch(pairs[i]->a, handlers[i]);
+    loop.setInterest(pairs[i]->a, kWantRead);
+    writeByte(pairs[i]->b);
+  }
+  auto reported = [&] {
+    int count = 0;
+    for (const auto& handler : handlers) count += handler.calls > 0;
+    return count;
+  };
+  ASSERT_TRUE(runUntil(loop, [&] { return reported() == kPairs; }));
+  for (const auto& handler : handlers) EXPECT_LE(handler.calls, 2);
+  for (auto& pair : pairs) loop.unwatch(pair->a);
+}
+
+TEST_P(LoopTest, HandlerMayDestroyItselfAndAnotherReadyHandler) {
+  struct SelfDestroying : IoHandler {
+    Loop& loop;
+    SocketPair pair;
+    std::unique_ptr<SelfDestroying>* owner;
+    std::unique_ptr<SelfDestroying>* other = nullptr;
+    int* calls;
+    SelfDestroying(Loop& l, std::unique_ptr<SelfDestroying>* o, int* c) : loop(l), owner(o), calls(c) {
+      loop.watch(pair.a, *this);
+      loop.setInterest(pair.a, kWantRead);
+      EXPECT_EQ(::write(pair.b, "x", 1), 1);
+    }
+    ~SelfDestroying() { loop.unwatch(pair.a); }
+    void onReady(std::uint8_t) override {
+      ++*calls;
+      if (other != nullptr) other->reset();
+      owner->reset();  // destroys *this; nothing below may touch members
+    }
+  };
+  int calls = 0;
+  std::unique_ptr<SelfDestroying> first;
+  std::unique_ptr<SelfDestroying> second;
+  first = std::make_unique<SelfDestroying>(loop, &first, &calls);
+  second = std::make_unique<SelfDestroying>(loop, &second, &calls);
+  first->other = &second;
+  second->other = &first;
+  ASSERT_TRUE(runUntil(loop, [&] { return !first && !second; }));
+  EXPECT_EQ(calls, 1);
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST_P(LoopTest, TimersRunInDueTimeOrder) {
+  std::string order;
+  loop.setTimeout([&] { order += 'c'; }, 30);
+  loop.setTimeout([&] { order += 'a'; }, 10);
+  loop.setTimeout([&] { order += 'b'; }, 20);
+  loop.setTimeout([&] { order += 'd'; }, 30);
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(order, "abcd");
+}
+
+TEST_P(LoopTest, TimerNeverFiresBeforeItsDelay) {
+  for (int delay : {1, 2, 5, 17}) {
+    auto start = std::chrono::steady_clock::now();
+    loop.updateTime();
+    std::chrono::steady_clock::duration elapsed{};
+    loop.setTimeout([&] { elapsed = std::chrono::steady_clock::now() - start; }, delay);
+    ASSERT_TRUE(runToCompletion(loop));
+    EXPECT_GE(elapsed, std::chrono::milliseconds(delay)) << "delay " << delay;
+  }
+}
+
+TEST_P(LoopTest, DelayBelowOneOrAboveMaximumBecomesOneMillisecond) {
+  int fired = 0;
+  for (std::int64_t delay : {std::int64_t{0}, std::int64_t{-5}, std::int64_t{1} << 40}) {
+    loop.setTimeout([&] { ++fired; }, delay);
+  }
+  ASSERT_TRUE(runUntil(loop, [&] { return fired == 3; }, 2s));
+}
+
+TEST_P(LoopTest, CallbackMayClearATimerDueInTheSameIteration) {
+  bool secondFired = false;
+  Timeout second;
+  loop.setTimeout([&] { second.close(); }, 5);
+  second = loop.setTimeout([&] { secondFired = true; }, 5);
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_FALSE(secondFired);
+}
+
+TEST_P(LoopTest, IntervalRepeatsUntilItClearsItself) {
+  int runs = 0;
+  Timeout interval;
+  interval = loop.setInterval(
+      [&] {
+        if (++runs == 3) loop.clearInterval(interval);
+      },
+      1);
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(runs, 3);
+}
+
+TEST_P(LoopTest, RefreshFromInsideItsCallbackRearmsAOneShotTimer) {
+  int runs = 0;
+  Timeout timeout;
+  timeout = loop.setTimeout(
+      [&] {
+        if (++runs < 3) timeout.refresh();
+      },
+      1);
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(runs, 3);
+  timeout.refresh();  // spent: a no-op
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST_P(LoopTest, TimerCallbackMayDestroyTheObjectOwningIt) {
+  struct Owner {
+    Loop& loop;
+    Timeout timeout;
+    explicit Owner(Loop& l) : loop(l) {}
+    ~Owner() { timeout.close(); }
+  };
+  auto owner = std::make_unique<Owner>(loop);
+  auto resource = std::make_shared<int>(7);
+  std::weak_ptr<int> watch = resource;
+  owner->timeout = loop.setTimeout([&owner, resource] { owner.reset(); EXPECT_EQ(*resource, 7); }, 1);
+  resource.reset();
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(owner, nullptr);
+  EXPECT_TRUE(watch.expired());
+}
+
+TEST_P(LoopTest, ImmediatesRunAfterPollAndThoseQueuedDuringTheCheckPhaseWaitAnIteration) {
+  std::string order;
+  loop.setImmediate([&] {
+    order += '1';
+    loop.setImmediate([&] { order += '3'; });
+  });
+  loop.setImmediate([&] { order += '2'; });
+  Immediate cleared = loop.setImmediate([&] { order += 'x'; });
+  loop.clearImmediate(cleared);
+  loop.runOnce();
+  EXPECT_EQ(order, "12");
+  loop.runOnce();
+  EXPECT_EQ(order, "123");
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST_P(LoopTest, NextTickRunsRightAfterTheCurrentCallback) {
+  std::string order;
+  loop.setTimeout(
+      [&] {
+        order += 'a';
+        loop.nextTick([&] {
+          order += 'b';
+          loop.nextTick([&] { order += 'c'; });
+        });
+      },
+      1);
+  loop.setTimeout([&] { order += 'd'; }, 1);
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(order, "abcd");
+}
+
+TEST_P(LoopTest, StopFromCallbackEndsRunAndRunResumes) {
+  int runs = 0;
+  Timeout interval = loop.setInterval(
+      [&] {
+        if (++runs % 3 == 0) loop.stop();
+      },
+      1);
+  loop.run();
+  EXPECT_EQ(runs, 3);
+  EXPECT_TRUE(loop.alive());
+  loop.run();
+  EXPECT_EQ(runs, 6);
+  interval.close();
+}
+
+TEST_P(LoopTest, RunFromInsideACallbackIsRejected) {
+  bool threw = false;
+  loop.setTimeout(
+      [&] {
+        try {
+          loop.run();
+        } catch (const std::logic_error&) {
+          threw = true;
+        }
+      },
+      1);
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_TRUE(threw);
+}
+
+TEST_P(LoopTest, ExceptionFromCallbackPropagatesAndLoopStaysUsable) {
+  bool later = false;
+  loop.setTimeout([] { throw std::runtime_error("boom"); }, 1);
+  loop.setTimeout([&] { later = true; }, 2);
+  EXPECT_THROW(loop.run(), std::runtime_error);
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_TRUE(later);
+}
+
+TEST_P(LoopTest, PostsFromManyThreadsAllArriveInPerThreadOrder) {
+  constexpr int kThreads = 8;
+  constexpr int kPostsPerThread = 100'000;
+  std::vector<int> lastSeen(kThreads, -1);
+  int received = 0;
+  bool ordered = true;
+  Loop::KeepAlive hold(loop);
+  std::vector<std::thread> threads;
+  for (int t = 0; t < kThreads; ++t) {
+    threads.emplace_back([&, t] {
+      for (int i = 0; i < kPostsPerThread; ++i) {
+        loop.post([&, t, i] {
+          ordered = ordered && lastSeen[t] == i - 1;
+          lastSeen[t] = i;
+          if (++received == kThreads * kPostsPerThread) hold.reset();
+        });
+      }
+    });
+  }
+  bool completed = runToCompletion(loop, 60s);
+  for (auto& thread : threads) thread.join();
+  EXPECT_TRUE(completed);
+  EXPECT_EQ(received, kThreads * kPostsPerThread);
+  EXPECT_TRUE(ordered);
+}
+
+TEST_P(LoopTest, PostWakesABlockedPoll) {
+  Loop::KeepAlive hold(loop);
+  bool ran = false;
+  std::thread poster([&] { loop.post([&] { ran = true; hold.reset(); }); });
+  EXPECT_TRUE(runToCompletion(loop));
+  poster.join();
+  EXPECT_TRUE(ran);
+}
+
+// Records the timeout of every wait() and never blocks, to observe the loop's wake-up schedule.
+class ScheduleRecordingPoller final : public Poller {
+ public:
+  explicit ScheduleRecordingPoller(std::unique_ptr<Poller> inner, std::vector<int>& timeouts)
+      : inner_(std::move(inner)), timeouts_(timeouts) {}
+  void setInterest(int fd, std::uint64_t token, std::uint8_t from, std::uint8_t to) override {
+    inner_->setInterest(fd, token, from, to);
+  }
+  std::size_t wait(std::span<ReadyEvent> out, int timeoutMs) override {
+    timeouts_.push_back(timeoutMs);
+    return inner_->wait(out, 0);
+  }
+  void wake() override { inner_->wake(); }
+  const char* name() const override { return inner_->name(); }
+
+ private:
+  std::unique_ptr<Poller> inner_;
+  std::vector<int>& timeouts_;
+};
+
+TEST_P(LoopTest, IdleLoopSleepsUntilItsOnlyTimerIsNear) {
+  std::vector<int> timeouts;
+  Loop recorded(std::make_unique<ScheduleRecordingPoller>(GetParam().make(), timeouts));
+  constexpr int kHour = 3'600'000;
+  recorded.setTimeout([] {}, kHour);
+  recorded.runOnce();
+  ASSERT_EQ(timeouts.size(), 1u);
+  // One sleep covers the whole hour (the loop time may have moved by a millisecond).
+  EXPECT_GE(timeouts[0], kHour - 1);
+}
+
+TEST_P(LoopTest, ManyTimersDueLaterDoNotShortenTheSleep) {
+  std::vector<int> timeouts;
+  Loop recorded(std::make_unique<ScheduleRecordingPoller>(GetParam().make(), timeouts));
+  for (int i = 0; i < 10'000; ++i) recorded.setTimeout([] {}, 10'000 + i % 100);
+  recorded.runOnce();
+  ASSERT_EQ(timeouts.size(), 1u);
+  EXPECT_GE(timeouts[0], 10'000 - 1);
+}
+
+TEST_P(LoopTest, PollDoesNotBlockWhileImmediatesArePending) {
+  std::vector<int> timeouts;
+  Loop recorded(std::make_unique<ScheduleRecordingPoller>(GetParam().make(), timeouts));
+  recorded.setTimeout([] {}, 60'000);
+  recorded.setImmediate([] {});
+  recorded.runOnce();
+  ASSERT_EQ(timeouts.size(), 1u);
+  EXPECT_EQ(timeouts[0], 0);
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, LoopTest, ::testing::ValuesIn(testBackends()), backendTestName);
+
+}  // namespace
+}  // namespace reactor
