@@ -17,30 +17,18 @@
 
 #include "bench/binary_heap_timers.h"
 #include "reactor/timer_wheel.h"
+#include "tests/splitmix64.h"
 
 namespace {
 
 constexpr std::uint64_t kSeed = 0x7E57'0F'7133'0001ull;
 constexpr std::uint64_t kMaxDelayMs = 60'000;
 
-// splitmix64: cheap next to the operations measured, and the same stream for both queues.
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  std::uint64_t below(std::uint64_t n) {
-    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64);
-  }
-  std::uint64_t delay() { return 1 + below(kMaxDelayMs); }
+// splitmix64 is cheap next to the operations measured, and the same seed gives both queues the
+// same stream.
+using Rng = reactor::testing_support::SplitMix64;
 
- private:
-  std::uint64_t state_;
-};
+std::uint64_t randomDelay(Rng& rng) { return 1 + rng.below(kMaxDelayMs); }
 
 // `live` entries armed at random dues, plus `spare` unarmed ones, allocated once per run.
 template <class Queue>
@@ -49,7 +37,7 @@ struct Timers {
 
   Timers(std::size_t live, std::size_t spare) : rng(kSeed), entries(live + spare) {
     if constexpr (requires(Queue& q) { q.reserve(live); }) queue.reserve(live + spare);
-    for (std::size_t i = 0; i < live; ++i) queue.arm(entries[i], rng.delay());
+    for (std::size_t i = 0; i < live; ++i) queue.arm(entries[i], randomDelay(rng));
   }
 
   Rng rng;
@@ -63,7 +51,7 @@ void armCancel(benchmark::State& state) {
   Timers<Queue> t(live, 1);
   auto& extra = t.entries[live];
   for (auto _ : state) {
-    t.queue.arm(extra, t.queue.now() + t.rng.delay());
+    t.queue.arm(extra, t.queue.now() + randomDelay(t.rng));
     t.queue.cancel(extra);
   }
   state.SetItemsProcessed(state.iterations());
@@ -75,7 +63,7 @@ void reArm(benchmark::State& state) {
   Timers<Queue> t(live, 0);
   for (auto _ : state) {
     auto& e = t.entries[t.rng.below(live)];
-    t.queue.arm(e, t.queue.now() + t.rng.delay());
+    t.queue.arm(e, t.queue.now() + randomDelay(t.rng));
   }
   state.SetItemsProcessed(state.iterations());
 }

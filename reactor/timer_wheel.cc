@@ -89,13 +89,15 @@ TimerWheel::Entry* TimerWheel::popExpired(std::uint64_t now) {
     if (occupied_[level] == 0) levelsOccupied_ &= ~(std::uint32_t{1} << level);
     while (e != nullptr) {
       // A long slot is a pointer chase through entries scattered in memory, one cache miss after
-      // another. `back` only reads: it walks from the other end towards `e`, so that two chains of
-      // misses are in flight and the second half is already cached when `e` gets there. It stays
-      // strictly ahead of `e` (re-filed entries have new links) and stops when they meet. Its
-      // reads have no other use, so they are volatile to keep the compiler from dropping them.
-      if (back != nullptr) {
-        Entry* prev = back == e ? e : *static_cast<Entry* const volatile*>(&back->prev_);
-        back = prev != e ? prev : nullptr;
+      // another. `back` walks the list from the tail towards `e` and prefetches each entry it
+      // reaches, so that two chains of misses are in flight and the second half is already cached
+      // when `e` gets there. It stays strictly ahead of `e` (re-filed entries have new links) and
+      // stops when they meet.
+      if (back != nullptr && back != e && back->prev_ != e) {
+        back = back->prev_;
+        __builtin_prefetch(back);
+      } else {
+        back = nullptr;
       }
       Entry* next = e->next_;
       file(*e);

@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "tests/loop_test_support.h"
+#include "tests/socket_pairs.h"
 #include "tests/test_backends.h"
 
 namespace reactor {
@@ -58,16 +59,17 @@ TEST_P(LoopTest, UnrefedTimerDoesNotKeepLoopAlive) {
 }
 
 TEST_P(LoopTest, WatchedDescriptorKeepsLoopAliveUnlessUnreferenced) {
-  SocketPair pair;
+  SocketPair pair = unixPair();
+  const int fd = pair.local.get();
   RecordingHandler handler;
-  loop.watch(pair.a, handler);
+  loop.watch(fd, handler);
   EXPECT_TRUE(loop.alive());
-  loop.setReferenced(pair.a, false);
+  loop.setReferenced(fd, false);
   EXPECT_FALSE(loop.alive());
   EXPECT_TRUE(runToCompletion(loop));
-  loop.setReferenced(pair.a, true);
+  loop.setReferenced(fd, true);
   EXPECT_TRUE(loop.alive());
-  loop.unwatch(pair.a);
+  loop.unwatch(fd);
   EXPECT_FALSE(loop.alive());
 }
 
@@ -81,123 +83,123 @@ TEST_P(LoopTest, KeepAliveHoldsLoopUntilReset) {
 }
 
 TEST_P(LoopTest, ReadableDescriptorIsReportedUntilDrained) {
-  SocketPair pair;
+  SocketPair pair = unixPair();
+  const int fd = pair.local.get();
   RecordingHandler handler;
-  loop.watch(pair.a, handler);
-  loop.setInterest(pair.a, kWantRead);
-  writeByte(pair.b);
+  loop.watch(fd, handler);
+  loop.setInterest(fd, kWantRead);
+  writeByte(pair.peer.get());
   ASSERT_TRUE(runUntil(loop, [&] { return handler.calls > 0; }));
   EXPECT_EQ(handler.lastReady, kReadable);
   // Level-triggered: still readable on the next iteration because nothing was read.
   int before = handler.calls;
   ASSERT_TRUE(runUntil(loop, [&] { return handler.calls > before; }));
   char byte;
-  ASSERT_EQ(::read(pair.a, &byte, 1), 1);
+  ASSERT_EQ(::read(fd, &byte, 1), 1);
   before = handler.calls;
   loop.setTimeout([] {}, 1);
   loop.runOnce();
   EXPECT_EQ(handler.calls, before);
-  loop.unwatch(pair.a);
+  loop.unwatch(fd);
 }
 
 TEST_P(LoopTest, InterestSelectsWhatIsReported) {
-  SocketPair pair;
+  SocketPair pair = unixPair();
+  const int fd = pair.local.get();
   RecordingHandler handler;
-  loop.watch(pair.a, handler);
-  loop.setInterest(pair.a, kWantWrite);
+  loop.watch(fd, handler);
+  loop.setInterest(fd, kWantWrite);
   ASSERT_TRUE(runUntil(loop, [&] { return handler.calls > 0; }));
   EXPECT_EQ(handler.lastReady, kWritable);
-  writeByte(pair.b);
-  loop.setInterest(pair.a, kWantRead | kWantWrite);
+  writeByte(pair.peer.get());
+  loop.setInterest(fd, kWantRead | kWantWrite);
   handler.allReady = 0;  // kqueue reports the two directions as separate events
   ASSERT_TRUE(runUntil(loop, [&] { return handler.allReady == (kReadable | kWritable); }));
-  loop.setInterest(pair.a, kNoInterest);
-  EXPECT_EQ(loop.interest(pair.a), kNoInterest);
+  loop.setInterest(fd, kNoInterest);
+  EXPECT_EQ(loop.interest(fd), kNoInterest);
   int before = handler.calls;
   loop.setTimeout([] {}, 1);
   loop.runOnce();
   EXPECT_EQ(handler.calls, before);
-  loop.unwatch(pair.a);
+  loop.unwatch(fd);
 }
 
 TEST_P(LoopTest, PeerFinIsToldApartFromReset) {
-  TcpPair fin;
-  TcpPair reset;
+  SocketPair fin = tcpPair();
+  SocketPair reset = tcpPair();
   RecordingHandler finHandler;
   RecordingHandler resetHandler;
-  loop.watch(fin.server, finHandler);
-  loop.setInterest(fin.server, kWantRead);
-  loop.watch(reset.server, resetHandler);
-  loop.setInterest(reset.server, kWantRead);
+  loop.watch(fin.local.get(), finHandler);
+  loop.setInterest(fin.local.get(), kWantRead);
+  loop.watch(reset.local.get(), resetHandler);
+  loop.setInterest(reset.local.get(), kWantRead);
 
-  ASSERT_EQ(::shutdown(fin.client, SHUT_WR), 0);
+  ASSERT_EQ(::shutdown(fin.peer.get(), SHUT_WR), 0);
   linger abort{1, 0};
-  ASSERT_EQ(::setsockopt(reset.client, SOL_SOCKET, SO_LINGER, &abort, sizeof abort), 0);
-  ::close(std::exchange(reset.client, -1));
+  ASSERT_EQ(::setsockopt(reset.peer.get(), SOL_SOCKET, SO_LINGER, &abort, sizeof abort), 0);
+  reset.peer.reset();  // close() with a zero linger sends RST instead of FIN
 
   ASSERT_TRUE(runUntil(loop, [&] { return finHandler.calls > 0 && resetHandler.calls > 0; }));
   EXPECT_TRUE(finHandler.allReady & kPeerClosed);
   EXPECT_TRUE(finHandler.allReady & kReadable);
   EXPECT_FALSE(finHandler.allReady & kError);
   EXPECT_TRUE(resetHandler.allReady & kError);
-  loop.unwatch(fin.server);
-  loop.unwatch(reset.server);
+  loop.unwatch(fin.local.get());
+  loop.unwatch(reset.local.get());
 }
 
 // Two ready descriptors in one batch: whichever handler runs first closes the other descriptor and
 // at once opens a socket that gets the same number and is watched by a third handler. The stale
 // event of the closed descriptor must reach neither its old handler nor the new owner.
 TEST_P(LoopTest, StaleEventInBatchNeverReachesNewOwnerOfReusedDescriptor) {
-  auto first = std::make_unique<SocketPair>();
-  auto second = std::make_unique<SocketPair>();
+  SocketPair first = unixPair();
+  SocketPair second = unixPair();
   RecordingHandler firstHandler;
   RecordingHandler secondHandler;
   RecordingHandler newOwner;
-  int reusedFd = -1;
-  int victimFd = -1;
-  auto closeOtherAndReuse = [&](int otherFd) {
-    if (reusedFd >= 0) return;
+  Fd reused;
+  auto closeOtherAndReuse = [&](Fd& other) {
+    if (reused.get() >= 0) return;
+    const int otherFd = other.get();
     loop.unwatch(otherFd);
-    ::close(otherFd);
-    victimFd = otherFd;
-    reusedFd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);  // lowest free number: otherFd
-    ASSERT_EQ(reusedFd, otherFd);
-    loop.watch(reusedFd, newOwner);
-    loop.setInterest(reusedFd, kWantRead | kWantWrite);
+    ::close(other.release());  // closed now, by hand: the next socket() must get its number
+    reused.reset(::socket(AF_UNIX, SOCK_STREAM, 0));  // lowest free number: otherFd
+    ASSERT_EQ(reused.get(), otherFd);
+    loop.watch(reused.get(), newOwner);
+    loop.setInterest(reused.get(), kWantRead | kWantWrite);
   };
-  firstHandler.action = [&](std::uint8_t) { closeOtherAndReuse(second->a); };
-  secondHandler.action = [&](std::uint8_t) { closeOtherAndReuse(first->a); };
-  loop.watch(first->a, firstHandler);
-  loop.watch(second->a, secondHandler);
-  loop.setInterest(first->a, kWantRead);
-  loop.setInterest(second->a, kWantRead);
-  writeByte(first->b);
-  writeByte(second->b);
+  firstHandler.action = [&](std::uint8_t) { closeOtherAndReuse(second.local); };
+  secondHandler.action = [&](std::uint8_t) { closeOtherAndReuse(first.local); };
+  loop.watch(first.local.get(), firstHandler);
+  loop.watch(second.local.get(), secondHandler);
+  loop.setInterest(first.local.get(), kWantRead);
+  loop.setInterest(second.local.get(), kWantRead);
+  writeByte(first.peer.get());
+  writeByte(second.peer.get());
   // Make sure both are ready before the batch is taken.
   while (true) {
     ASSERT_NO_FATAL_FAILURE(loop.runOnce());
-    if (reusedFd >= 0) break;
+    if (reused.get() >= 0) break;
   }
   EXPECT_EQ(firstHandler.calls + secondHandler.calls, 1);
   EXPECT_EQ(newOwner.calls, 0);
 
-  loop.unwatch(reusedFd);
-  ::close(reusedFd);
-  if (victimFd == first->a) first->a = -1; else second->a = -1;
-  for (auto* pair : {first.get(), second.get()}) {
-    if (pair->a >= 0 && loop.watching(pair->a)) loop.unwatch(pair->a);
+  loop.unwatch(reused.get());
+  for (const SocketPair* pair : {&first, &second}) {  // the victim's local end is already closed
+    const int fd = pair->local.get();
+    if (fd >= 0 && loop.watching(fd)) loop.unwatch(fd);
   }
 }
 
 TEST_P(LoopTest, ManyDescriptorsAreEachReportedOncePerIteration) {
   constexpr int kPairs = 2000;  // more than one poll batch
-  std::vector<std::unique_ptr<SocketPair>> pairs;
+  std::vector<SocketPair> pairs;
   std::vector<RecordingHandler> handlers(kPairs);
   for (int i = 0; i < kPairs; ++i) {
-    pairs.push_back(std::make_unique<SocketPair>());
-    loop.watch(pairs[i]->a, handlers[i]);
-    loop.setInterest(pairs[i]->a, kWantRead);
-    writeByte(pairs[i]->b);
+    const SocketPair& pair = pairs.emplace_back(unixPair());
+    loop.watch(pair.local.get(), handlers[i]);
+    loop.setInterest(pair.local.get(), kWantRead);
+    writeByte(pair.peer.get());
   }
   auto reported = [&] {
     int count = 0;
@@ -206,22 +208,22 @@ TEST_P(LoopTest, ManyDescriptorsAreEachReportedOncePerIteration) {
   };
   ASSERT_TRUE(runUntil(loop, [&] { return reported() == kPairs; }));
   for (const auto& handler : handlers) EXPECT_LE(handler.calls, 2);
-  for (auto& pair : pairs) loop.unwatch(pair->a);
+  for (const SocketPair& pair : pairs) loop.unwatch(pair.local.get());
 }
 
 TEST_P(LoopTest, HandlerMayDestroyItselfAndAnotherReadyHandler) {
   struct SelfDestroying : IoHandler {
     Loop& loop;
-    SocketPair pair;
+    SocketPair pair = unixPair();
     std::unique_ptr<SelfDestroying>* owner;
     std::unique_ptr<SelfDestroying>* other = nullptr;
     int* calls;
     SelfDestroying(Loop& l, std::unique_ptr<SelfDestroying>* o, int* c) : loop(l), owner(o), calls(c) {
-      loop.watch(pair.a, *this);
-      loop.setInterest(pair.a, kWantRead);
-      EXPECT_EQ(::write(pair.b, "x", 1), 1);
+      loop.watch(pair.local.get(), *this);
+      loop.setInterest(pair.local.get(), kWantRead);
+      EXPECT_EQ(::write(pair.peer.get(), "x", 1), 1);
     }
-    ~SelfDestroying() { loop.unwatch(pair.a); }
+    ~SelfDestroying() { loop.unwatch(pair.local.get()); }
     void onReady(std::uint8_t) override {
       ++*calls;
       if (other != nullptr) other->reset();

@@ -2,12 +2,9 @@
 // deadline that turns a hang into a failed assertion.
 #pragma once
 
-#include <sys/socket.h>
-#include <unistd.h>
-
 #include <chrono>
+#include <cstdint>
 #include <functional>
-#include <utility>
 
 #include "reactor/loop.h"
 
@@ -22,26 +19,6 @@ bool runUntil(Loop& loop, const std::function<bool()>& done, std::chrono::millis
 // Runs loop.run() with a watchdog thread that stops it after `limit`. Returns true when run()
 // returned by itself (the loop was no longer alive) before the watchdog fired.
 bool runToCompletion(Loop& loop, std::chrono::milliseconds limit = 5s);
-
-// A connected AF_UNIX stream pair, closed on destruction (a side set to -1 is left alone).
-struct SocketPair {
-  int a = -1;
-  int b = -1;
-  SocketPair();
-  ~SocketPair();
-  SocketPair(const SocketPair&) = delete;
-  SocketPair& operator=(const SocketPair&) = delete;
-};
-
-// A connected TCP pair over 127.0.0.1 (client, accepted server side), closed on destruction.
-struct TcpPair {
-  int client = -1;
-  int server = -1;
-  TcpPair();
-  ~TcpPair();
-  TcpPair(const TcpPair&) = delete;
-  TcpPair& operator=(const TcpPair&) = delete;
-};
 
 // Records every onReady call; optionally runs an action inside it.
 struct RecordingHandler : IoHandler {

@@ -2,9 +2,6 @@
 // run: level triggering, interest changes, token round trip, FIN versus reset, many descriptors,
 // and wake(). Nothing here sleeps: conditions that depend on the kernel are awaited with wait()
 // itself, in a loop bounded by kDeadline.
-#include <arpa/inet.h>
-#include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,72 +24,22 @@
 #include <set>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "reactor/poller.h"
+#include "tests/socket_pairs.h"
 #include "tests/test_backends.h"
 
 namespace reactor {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+using testing_support::SocketPair;
+using testing_support::tcpPair;
 using testing_support::TestBackend;
+using testing_support::unixPair;
 
 constexpr auto kDeadline = std::chrono::seconds(2);
-
-class Fd {
- public:
-  Fd() = default;
-  explicit Fd(int fd) : fd_(fd) {}
-  Fd(Fd&& other) noexcept : fd_(std::exchange(other.fd_, -1)) {}
-  Fd& operator=(Fd&& other) noexcept {
-    reset(std::exchange(other.fd_, -1));
-    return *this;
-  }
-  ~Fd() { reset(); }
-  int get() const { return fd_; }
-  void reset(int fd = -1) {
-    if (fd_ >= 0) close(fd_);
-    fd_ = fd;
-  }
-
- private:
-  int fd_ = -1;
-};
-
-// `local` is the end the poller watches, `peer` the other one.
-struct Pair {
-  Fd local;
-  Fd peer;
-};
-
-// fcntl rather than SOCK_NONBLOCK, which macOS lacks.
-void setNonBlocking(int fd) { EXPECT_EQ(fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK), 0); }
-
-Pair unixPair() {
-  int sv[2] = {-1, -1};
-  EXPECT_EQ(socketpair(AF_UNIX, SOCK_STREAM, 0, sv), 0);
-  for (int fd : sv) setNonBlocking(fd);
-  return Pair{Fd(sv[0]), Fd(sv[1])};
-}
-
-// A connected TCP pair over 127.0.0.1: `local` is the accepted end, `peer` the connecting one.
-Pair tcpPair() {
-  Fd listener(socket(AF_INET, SOCK_STREAM, 0));
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof addr;
-  EXPECT_EQ(bind(listener.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  EXPECT_EQ(listen(listener.get(), 1), 0);
-  EXPECT_EQ(getsockname(listener.get(), reinterpret_cast<sockaddr*>(&addr), &len), 0);
-  Fd peer(socket(AF_INET, SOCK_STREAM, 0));
-  EXPECT_EQ(connect(peer.get(), reinterpret_cast<sockaddr*>(&addr), sizeof addr), 0);
-  Fd local(accept(listener.get(), nullptr, nullptr));
-  EXPECT_GE(local.get(), 0);
-  return Pair{std::move(local), std::move(peer)};
-}
 
 // High bits set on purpose: a backend that truncates the token to 32 bits, or loses the sign of
 // udata, fails the equality checks.
@@ -145,7 +92,7 @@ class PollerTest : public ::testing::TestWithParam<TestBackend> {
 };
 
 TEST_P(PollerTest, WaitZeroReturnsZeroWhenNothingIsReady) {
-  Pair p = unixPair();
+  SocketPair p = unixPair();
   poller_->setInterest(p.local.get(), tokenFor(p.local.get()), kNoInterest, kWantRead);
   const auto start = Clock::now();
   EXPECT_EQ(waitOnce(0).total, 0u);
@@ -153,7 +100,7 @@ TEST_P(PollerTest, WaitZeroReturnsZeroWhenNothingIsReady) {
 }
 
 TEST_P(PollerTest, ReadableWhilePeerDataIsUnconsumed) {
-  Pair p = unixPair();
+  SocketPair p = unixPair();
   const std::uint64_t token = tokenFor(p.local.get());
   poller_->setInterest(p.local.get(), token, kNoInterest, kWantRead);
   EXPECT_EQ(waitOnce(0).total, 0u);
@@ -169,7 +116,7 @@ TEST_P(PollerTest, ReadableWhilePeerDataIsUnconsumed) {
 }
 
 TEST_P(PollerTest, WritableImmediately) {
-  Pair p = unixPair();
+  SocketPair p = unixPair();
   const std::uint64_t token = tokenFor(p.local.get());
   poller_->setInterest(p.local.get(), token, kNoInterest, kWantWrite);
   Batch batch = waitOnce(0);
@@ -178,7 +125,7 @@ TEST_P(PollerTest, WritableImmediately) {
 }
 
 TEST_P(PollerTest, RemovingInterestStopsReports) {
-  Pair p = unixPair();
+  SocketPair p = unixPair();
   const std::uint64_t token = tokenFor(p.local.get());
   poller_->setInterest(p.local.get(), token, kNoInterest, kWantRead | kWantWrite);
   writeByte(p.peer.get());
@@ -192,7 +139,7 @@ TEST_P(PollerTest, RemovingInterestStopsReports) {
 }
 
 TEST_P(PollerTest, InterestChangesFromReadToWriteToBoth) {
-  Pair p = unixPair();
+  SocketPair p = unixPair();
   const std::uint64_t token = tokenFor(p.local.get());
   writeByte(p.peer.get());  // readable and writable from here on; interest decides what is seen
 
@@ -212,11 +159,11 @@ TEST_P(PollerTest, InterestChangesFromReadToWriteToBoth) {
 }
 
 TEST_P(PollerTest, TokenRoundTripsExactly) {
-  std::vector<Pair> pairs;
+  std::vector<SocketPair> pairs;
   std::set<std::uint64_t> tokens;
   const std::uint32_t generations[] = {0xffffffffu, 0x80000000u, 0x7fffffffu, 1u};
   for (std::uint32_t generation : generations) {
-    Pair& p = pairs.emplace_back(unixPair());
+    SocketPair& p = pairs.emplace_back(unixPair());
     const std::uint64_t token = tokenFor(p.local.get(), generation);
     tokens.insert(token);
     poller_->setInterest(p.local.get(), token, kNoInterest, kWantWrite);
@@ -230,7 +177,7 @@ TEST_P(PollerTest, TokenRoundTripsExactly) {
 TEST_P(PollerTest, PeerShutdownIsPeerClosedWithoutError) {
   for (bool tcp : {false, true}) {
     SCOPED_TRACE(tcp ? "tcp" : "unix");
-    Pair p = tcp ? tcpPair() : unixPair();
+    SocketPair p = tcp ? tcpPair() : unixPair();
     const std::uint64_t token = tokenFor(p.local.get());
     poller_->setInterest(p.local.get(), token, kNoInterest, kWantRead);
     ASSERT_EQ(shutdown(p.peer.get(), SHUT_WR), 0);
@@ -243,7 +190,7 @@ TEST_P(PollerTest, PeerShutdownIsPeerClosedWithoutError) {
 }
 
 TEST_P(PollerTest, PeerResetIsError) {
-  Pair p = tcpPair();
+  SocketPair p = tcpPair();
   const std::uint64_t token = tokenFor(p.local.get());
   poller_->setInterest(p.local.get(), token, kNoInterest, kWantRead);
   linger abortive{1, 0};
@@ -285,8 +232,7 @@ class ManyPairs {
  public:
   explicit ManyPairs(Poller& poller) {
     for (int i = 0; i < kManyPairs; ++i) {
-      Pair& p = pairs_.emplace_back(unixPair());
-      if (p.local.get() < 0) return;
+      SocketPair& p = pairs_.emplace_back(unixPair());
       const std::uint64_t token =
           tokenFor(p.local.get(), 0xc0de0000u + static_cast<std::uint32_t>(i));
       tokens.insert(token);
@@ -297,7 +243,7 @@ class ManyPairs {
   std::set<std::uint64_t> tokens;
 
  private:
-  std::vector<Pair> pairs_;
+  std::vector<SocketPair> pairs_;
 };
 
 TEST_P(PollerTest, ManyDescriptorsAreEachReportedOncePerWait) {
@@ -350,7 +296,7 @@ bool isSleeping(long tid) {
 
 TEST_P(PollerTest, WakeFromAnotherThreadEndsABlockingWait) {
   // If wake() were broken, wait(-1) would never return; the rescue pair turns that into a failure.
-  Pair rescue = unixPair();
+  SocketPair rescue = unixPair();
   poller_->setInterest(rescue.local.get(), tokenFor(rescue.local.get()), kNoInterest, kWantRead);
 
   std::mutex mutex;

@@ -10,6 +10,8 @@
 #include <utility>
 #include <vector>
 
+#include "tests/splitmix64.h"
+
 namespace reactor {
 namespace {
 
@@ -368,27 +370,6 @@ TEST(TimerWheel, SameDueComesOutInArmOrderAcrossCascades) {
 
 // --- randomized model check ----------------------------------------------------------------------
 
-// A small, fast, reproducible generator (splitmix64).
-class Rng {
- public:
-  explicit Rng(std::uint64_t seed) : state_(seed) {}
-  std::uint64_t next() {
-    std::uint64_t z = (state_ += 0x9E3779B97F4A7C15ull);
-    z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-    z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-    return z ^ (z >> 31);
-  }
-  // Uniform in [0, n); n == 0 means the full 64-bit range.
-  std::uint64_t below(std::uint64_t n) {
-    if (n == 0) return next();
-    return static_cast<std::uint64_t>((static_cast<unsigned __int128>(next()) * n) >> 64);
-  }
-  bool percent(unsigned p) { return below(100) < p; }
-
- private:
-  std::uint64_t state_;
-};
-
 // The wheel against a std::map keyed by (effective due, arm sequence number). An entry armed with
 // due <= now() is due at now(): that is its effective due.
 class ModelCheck {
@@ -555,7 +536,7 @@ class ModelCheck {
     ASSERT_GE(*wake, wheel().now());
   }
 
-  Rng rng_;
+  testing_support::SplitMix64 rng_;
   std::vector<Timer> timers_;  // declared before the wheel: it is destroyed first
   std::vector<Key> keys_;
   std::optional<TimerWheel> wheel_;
