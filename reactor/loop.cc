@@ -43,7 +43,8 @@ Loop& Loop::forThisThread() {
 void Loop::updateTime() { nowNs_ = monotonicNowNs(); }
 
 bool Loop::alive() const {
-  if (referencedFds_ > 0 || keepAlives_ > 0 || timers_.referencedCount() > 0 || liveImmediates_ > 0) {
+  if (referencedFds_ > 0 || keepAlives_ > 0 || timers_.referencedCount() > 0 || liveImmediates_ > 0 ||
+      !ticks_.empty()) {
     return true;
   }
   std::lock_guard lock(postMutex_);
@@ -67,6 +68,7 @@ bool Loop::runOnce() {
     bool& running;
     ~NotRunning() { running = false; }
   } notRunning{running_};
+  runTicks();  // queued outside any callback, before the loop ran
   poll(pollTimeoutMs());
   runPosted();
   runTimers();

@@ -92,7 +92,8 @@ class Loop {
   // pending post keeps the loop alive; posts made after the loop object is destroyed are a bug.
   void post(std::function<void()> fn);
 
-  // Runs `fn` right after the callback that is running now returns, before the loop continues.
+  // Runs `fn` right after the callback that is running now returns, before the loop continues;
+  // called outside any callback, at the start of the next iteration. Pending ticks keep it alive.
   void nextTick(std::function<void()> fn);
 
   Timeout setTimeout(std::function<void()> fn, std::int64_t delayMs) {

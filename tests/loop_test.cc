@@ -365,6 +365,14 @@ TEST_P(LoopTest, NextTickRunsRightAfterTheCurrentCallback) {
   EXPECT_EQ(order, "abcd");
 }
 
+TEST_P(LoopTest, TickQueuedOutsideACallbackRunsInTheNextIteration) {
+  bool ran = false;
+  loop.nextTick([&] { ran = true; });
+  EXPECT_TRUE(loop.alive());
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_TRUE(ran);
+}
+
 TEST_P(LoopTest, StopFromCallbackEndsRunAndRunResumes) {
   int runs = 0;
   Timeout interval = loop.setInterval(
