@@ -38,6 +38,16 @@ endif
 REACTOR_OBJ := $(REACTOR_SRC:%.cc=$(BUILD)/obj/%.o)
 LIBREACTOR  := $(BUILD)/lib/libreactor.a
 
+# --- libnet.a: Node's net module on the loop ------------------------------------------------------
+NET_SRC := $(wildcard net/*.cc)
+NET_OBJ := $(NET_SRC:%.cc=$(BUILD)/obj/%.o)
+LIBNET  := $(BUILD)/lib/libnet.a
+LIBS    := $(LIBNET) $(LIBREACTOR)
+
+# --- programs: tools/*.cc and tools/examples/*.cc, one binary each --------------------------------
+TOOL_SRC := $(wildcard tools/*.cc) $(wildcard tools/examples/*.cc)
+TOOL_BIN := $(patsubst tools/%.cc,$(BUILD)/bin/%,$(TOOL_SRC))
+
 # --- tests: one GoogleTest binary, run against every backend this machine can exercise ----------
 TEST_SRC := $(wildcard tests/*.cc)
 TEST_OBJ := $(TEST_SRC:%.cc=$(BUILD)/obj/%.o)
@@ -61,7 +71,7 @@ DEBIAN_PACKAGES := g++ make libgtest-dev libgmock-dev libbenchmark-dev
 
 .PHONY: all test bench deps install clean
 .DEFAULT_GOAL := all
-all: $(LIBREACTOR) $(BENCH_BIN)
+all: $(LIBS) $(BENCH_BIN) $(TOOL_BIN)
 
 deps:
 	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
@@ -89,16 +99,26 @@ $(LIBREACTOR): $(REACTOR_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(TEST_BIN): $(TEST_OBJ) $(KQEMU_OBJ) $(LIBREACTOR)
+$(LIBNET): $(NET_OBJ)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(KQEMU_OBJ) $(LIBREACTOR) $(GTEST_LIBS) -o $@
+	rm -f $@
+	$(AR) rcs $@ $^
 
-test: $(TEST_BIN)
+$(TEST_BIN): $(TEST_OBJ) $(KQEMU_OBJ) $(LIBS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(KQEMU_OBJ) $(LIBS) $(GTEST_LIBS) -o $@
+
+# The tests run the example and tool programs, so those are built first.
+test: $(TEST_BIN) $(TOOL_BIN)
 	$(TEST_BIN) $(TEST_ARGS)
 
-$(BUILD)/bin/%_bench: $(BUILD)/obj/bench/%_bench.o $(LIBREACTOR)
+$(BUILD)/bin/%_bench: $(BUILD)/obj/bench/%_bench.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -lbenchmark -o $@
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@
 
 bench: $(BENCH_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_min_time=$(BENCH_MIN_TIME) || exit 1; done
@@ -108,10 +128,12 @@ HEADERS := $(filter-out reactor/kqueue_poller.h,$(wildcard reactor/*.h))
 ifneq ($(UNAME),Linux)
   HEADERS := $(filter-out reactor/epoll_poller.h,$(wildcard reactor/*.h))
 endif
-install: $(LIBREACTOR)
-	install -d $(DESTDIR)$(PREFIX)/include/reactor $(DESTDIR)$(PREFIX)/lib/pkgconfig
+install: $(LIBS)
+	install -d $(DESTDIR)$(PREFIX)/include/reactor $(DESTDIR)$(PREFIX)/include/net $(DESTDIR)$(PREFIX)/lib/pkgconfig
 	install -m 644 $(HEADERS) $(DESTDIR)$(PREFIX)/include/reactor/
-	install -m 644 $(LIBREACTOR) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 $(wildcard net/*.h) $(DESTDIR)$(PREFIX)/include/net/
+	install -m 644 $(LIBS) $(DESTDIR)$(PREFIX)/lib/
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: net\nDescription: Node.js net module in C++ on the reactor event loop\nVersion: 0.1.0\nRequires: reactor\nCflags: -std=c++20 -I$${includedir}\nLibs: -L$${libdir} -lnet\n' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/net.pc
 	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: reactor\nDescription: event loop with epoll/kqueue backends and a hierarchical timer wheel\nVersion: 0.1.0\nCflags: -std=c++20 -I$${includedir}\nLibs: -L$${libdir} -lreactor -pthread\n' '$(PREFIX)' > $(DESTDIR)$(PREFIX)/lib/pkgconfig/reactor.pc
 
 clean:

@@ -1,0 +1,23 @@
+// Host name lookup that never blocks the loop: getaddrinfo runs on a short-lived thread and the
+// answer is posted back, so `done` runs on the loop thread. The lookup keeps the loop alive until
+// `done` has run (a Loop::KeepAlive created and released on the loop thread).
+#pragma once
+
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "net/address.h"
+#include "reactor/loop.h"
+
+namespace net {
+
+struct LookupResult {
+  std::string errorCode;                // "" on success, else Node's code: ENOTFOUND, EAI_AGAIN, ...
+  std::vector<SocketAddress> addresses;  // in the resolver's order; ports are 0
+};
+
+// family: 0 (any), 4 or 6.
+void lookup(reactor::Loop& loop, std::string host, int family, std::function<void(LookupResult)> done);
+
+}  // namespace net

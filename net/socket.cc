@@ -1,0 +1,705 @@
+#include "net/socket.h"
+
+#include "net/resolver.h"
+#include "net/server.h"
+
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
+#include <sys/uio.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cerrno>
+#include <utility>
+
+namespace net {
+
+namespace {
+
+constexpr std::size_t kReadBufferSize = 64 * 1024;
+constexpr std::size_t kMaxIovecs = 64;
+
+// One read buffer per thread, lent to 'data' listeners as a view: an idle socket owns no buffer.
+// Reads never nest (a listener cannot make the loop read), so one buffer per thread suffices.
+thread_local char readBuffer[kReadBufferSize];
+
+bool wouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+Error destroyedError() {
+  return Error("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed");
+}
+
+// Hosts are names or numeric addresses; anything else is rejected at the call.
+void validateHost(const std::string& host) {
+  const bool valid = std::all_of(host.begin(), host.end(), [](unsigned char c) {
+    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == ':' || c == '%';
+  });
+  if (!valid) {
+    throw Error("ERR_INVALID_ARG_VALUE", "The argument 'host' is not a valid host name or address. Received '" +
+                                             host + "'");
+  }
+}
+
+// Node's autoSelectFamily order: alternate the families, starting with the first one returned.
+std::vector<SocketAddress> interleaveFamilies(std::vector<SocketAddress> addresses) {
+  if (addresses.empty()) return addresses;
+  const int first = addresses.front().family();
+  std::vector<SocketAddress> same, other, result;
+  for (auto& address : addresses) (address.family() == first ? same : other).push_back(address);
+  for (std::size_t i = 0; i < std::max(same.size(), other.size()); ++i) {
+    if (i < same.size()) result.push_back(same[i]);
+    if (i < other.size()) result.push_back(other[i]);
+  }
+  return result;
+}
+
+Error connectError(int err, const SocketAddress& address) {
+  AddressInfo info = address.info();
+  if (address.family() == AF_UNIX) return Error::fromSystem(err, "connect", info.address);
+  return Error::fromSystem(err, "connect", info.address, info.port);
+}
+
+}  // namespace
+
+struct Socket::Connector {
+  ConnectOptions options;
+  std::vector<SocketAddress> addresses;
+  std::size_t next = 0;  // addresses[next - 1] is the attempt in progress
+  bool lookedUp = false;
+  std::optional<Error> lastError;
+  reactor::Timeout attemptTimer;
+  ~Connector() { attemptTimer.close(); }
+};
+
+Socket::Socket(reactor::Loop& loop, const SocketOptions& options)
+    : loop_(loop), allowHalfOpen_(options.allowHalfOpen), highWaterMark_(options.highWaterMark) {}
+
+Socket::~Socket() {
+  idleTimer_.close();
+  if (fd_ >= 0) {
+    if (loop_.watching(fd_)) loop_.unwatch(fd_);
+    ::close(fd_);
+  }
+}
+
+std::shared_ptr<Socket> Socket::create(SocketOptions options) {
+  return create(reactor::Loop::forThisThread(), std::move(options));
+}
+
+std::shared_ptr<Socket> Socket::create(reactor::Loop& loop, SocketOptions options) {
+  std::shared_ptr<Socket> socket(new Socket(loop, options));
+  if (options.fd >= 0) {
+    int type = 0;
+    socklen_t length = sizeof type;
+    if (getsockopt(options.fd, SOL_SOCKET, SO_TYPE, &type, &length) < 0 || type != SOCK_STREAM) {
+      throw Error("ERR_INVALID_ARG_VALUE",
+                  "The argument 'fd' must be a stream socket descriptor. Received " + std::to_string(options.fd));
+    }
+    int flags = fcntl(options.fd, F_GETFL);
+    fcntl(options.fd, F_SETFL, flags | O_NONBLOCK);
+    socket->fd_ = options.fd;
+    socket->readEnded_ = !options.readable;
+    socket->endCalled_ = socket->finSent_ = !options.writable;
+    socket->becomeOpen();
+  }
+  return socket;
+}
+
+std::shared_ptr<Socket> Socket::fromAccepted(reactor::Loop& loop, int fd, const SocketOptions& options,
+                                             std::weak_ptr<Server> server, bool paused) {
+  std::shared_ptr<Socket> socket(new Socket(loop, options));
+  socket->fd_ = fd;
+  socket->server_ = std::move(server);
+  if (paused) socket->flowing_ = Flowing::kNo;
+  socket->becomeOpen();
+  return socket;
+}
+
+// --- connecting ---------------------------------------------------------------------------------
+
+Socket& Socket::connect(int port, std::string host, std::function<void()> connectListener) {
+  ConnectOptions options;
+  options.port = port;
+  options.host = std::move(host);
+  return connect(options, std::move(connectListener));
+}
+
+Socket& Socket::connect(int port, std::function<void()> connectListener) {
+  return connect(port, "localhost", std::move(connectListener));
+}
+
+Socket& Socket::connect(std::string path, std::function<void()> connectListener) {
+  ConnectOptions options;
+  options.path = std::move(path);
+  return connect(options, std::move(connectListener));
+}
+
+Socket& Socket::connect(const ConnectOptions& options, std::function<void()> connectListener) {
+  if (state_ != State::kFresh) {
+    throw Error("ERR_SOCKET_CONNECTING", "Socket is already connecting or connected; create a new one");
+  }
+  std::optional<SocketAddress> direct;
+  std::string host = options.host.empty() ? "localhost" : options.host;
+  if (!options.path.empty()) {
+    direct = SocketAddress::fromPath(options.path);
+  } else {
+    validatePort(options.port);
+    validateHost(host);
+    if (options.family != 0 && options.family != 4 && options.family != 6) {
+      throw Error("ERR_INVALID_ARG_VALUE",
+                  "The property 'options.family' must be one of: 0, 4, 6. Received " + std::to_string(options.family));
+    }
+    if (!options.localAddress.empty() && isIP(options.localAddress) == 0) {
+      throw Error("ERR_INVALID_IP_ADDRESS", "Invalid IP address: " + options.localAddress);
+    }
+    direct = SocketAddress::fromIp(host, options.port);
+  }
+  if (options.timeout != 0) setTimeout(options.timeout);
+  if (connectListener) once("connect", std::move(connectListener));
+  noDelay_ = options.noDelay;
+  keepAlive_ = options.keepAlive;
+  keepAliveInitialDelay_ = options.keepAliveInitialDelay;
+  state_ = State::kConnecting;
+  self_ = shared_from_this();
+  connector_ = std::make_unique<Connector>();
+  connector_->options = options;
+  if (direct) {
+    connector_->addresses.push_back(*direct);
+    attemptNext();
+  } else {
+    startLookup(host, options.family);
+  }
+  return *this;
+}
+
+void Socket::startLookup(const std::string& host, int family) {
+  lookup(loop_, host, family, [weak = weak_from_this(), host](LookupResult result) {
+    auto socket = weak.lock();
+    if (!socket || socket->state_ != State::kConnecting || !socket->connector_) return;
+    if (!result.errorCode.empty()) {
+      Error error = Error::fromLookup(result.errorCode, host);
+      socket->emit<"lookup">(&error, std::string_view{}, 0, host);
+      socket->destroyWith(std::move(error));
+      return;
+    }
+    Connector& connector = *socket->connector_;
+    connector.lookedUp = true;
+    connector.addresses = connector.options.autoSelectFamily
+                              ? interleaveFamilies(std::move(result.addresses))
+                              : std::vector<SocketAddress>{result.addresses.front()};
+    for (auto& address : connector.addresses) address.setPort(connector.options.port);
+    socket->attemptNext();
+  });
+}
+
+void Socket::attemptNext() {
+  auto self = shared_from_this();
+  while (state_ == State::kConnecting && connector_->next < connector_->addresses.size()) {
+    Connector& connector = *connector_;
+    const SocketAddress address = connector.addresses[connector.next++];
+    if (connector.lookedUp) {
+      AddressInfo info = address.info();
+      emit<"lookup">(nullptr, info.address, address.family() == AF_INET6 ? 6 : 4, connector.options.host);
+      if (state_ != State::kConnecting) return;
+    }
+    int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+      connector.lastError = Error::fromSystem(errno, "socket");
+      continue;
+    }
+    if (!connector.options.localAddress.empty() || connector.options.localPort != 0) {
+      std::string local = connector.options.localAddress.empty()
+                              ? (address.family() == AF_INET6 ? "::" : "0.0.0.0")
+                              : connector.options.localAddress;
+      auto bindAddress = SocketAddress::fromIp(local, connector.options.localPort);
+      if (!bindAddress || ::bind(fd, bindAddress->get(), bindAddress->length()) < 0) {
+        connector.lastError = Error::fromSystem(bindAddress ? errno : EINVAL, "bind", local, connector.options.localPort);
+        ::close(fd);
+        continue;
+      }
+    }
+    if (::connect(fd, address.get(), address.length()) < 0 && errno != EINPROGRESS) {
+      connector.lastError = connectError(errno, address);
+      ::close(fd);
+      continue;
+    }
+    // Even a connection that completed at once is reported through the poller, so that 'connect'
+    // is never emitted inside connect(), before the caller could add listeners.
+    fd_ = fd;
+    loop_.watch(fd_, *this);
+    loop_.setReferenced(fd_, referenced_);
+    loop_.setInterest(fd_, reactor::kWantWrite);
+    if (connector.next < connector.addresses.size() && connector.options.autoSelectFamily) {
+      connector.attemptTimer = loop_.setTimeout(
+          [this, address] { connectAttemptFailed(connectError(ETIMEDOUT, address)); },
+          connector.options.autoSelectFamilyAttemptTimeout);
+    }
+    return;
+  }
+  if (state_ == State::kConnecting) {
+    destroyWith(connector_->lastError.value_or(Error("ERR_SOCKET_CONNECTION_FAILED", "No address to connect to")));
+  }
+}
+
+void Socket::connectAttemptFailed(Error error) {
+  auto self = shared_from_this();
+  connector_->attemptTimer.close();
+  loop_.unwatch(fd_);
+  ::close(std::exchange(fd_, -1));
+  connector_->lastError = std::move(error);
+  attemptNext();
+}
+
+void Socket::finishConnect() {
+  int err = 0;
+  socklen_t length = sizeof err;
+  if (getsockopt(fd_, SOL_SOCKET, SO_ERROR, &err, &length) < 0) err = errno;
+  if (err != 0) {
+    connectAttemptFailed(connectError(err, connector_->addresses[connector_->next - 1]));
+    return;
+  }
+  connector_.reset();
+  becomeOpen();
+  // Node emits both unconditionally, even when a 'connect' listener destroyed the socket.
+  emit<"connect">();
+  emit<"ready">();
+  if (state_ != State::kOpen) return;
+  if (queueHead_ < queue_.size()) {
+    flush();
+  } else {
+    maybeFinish();
+  }
+}
+
+void Socket::becomeOpen() {
+  state_ = State::kOpen;
+  self_ = shared_from_this();
+  if (!loop_.watching(fd_)) {
+    loop_.watch(fd_, *this);
+    loop_.setReferenced(fd_, referenced_);
+  }
+  applyOptions();
+  updateInterest();
+}
+
+void Socket::applyOptions() {
+  const int family = SocketAddress::localOf(fd_).family();
+  if (family != AF_INET && family != AF_INET6) return;
+  int on = noDelay_ ? 1 : 0;
+  setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+  int keepAlive = keepAlive_ ? 1 : 0;
+  setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &keepAlive, sizeof keepAlive);
+  if (keepAlive_ && keepAliveInitialDelay_ > 0) {
+    int seconds = std::max(1, keepAliveInitialDelay_ / 1000);
+#if defined(TCP_KEEPIDLE)
+    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE, &seconds, sizeof seconds);
+#elif defined(TCP_KEEPALIVE)
+    setsockopt(fd_, IPPROTO_TCP, TCP_KEEPALIVE, &seconds, sizeof seconds);
+#endif
+  }
+}
+
+// --- readiness ----------------------------------------------------------------------------------
+
+void Socket::onReady(std::uint8_t ready) {
+  auto self = shared_from_this();  // a listener may drop the last reference
+  if (state_ == State::kConnecting) {
+    finishConnect();
+    return;
+  }
+  if (state_ != State::kOpen) return;
+  if (ready & reactor::kWritable) {
+    flush();
+    if (state_ != State::kOpen) return;
+  }
+  if ((ready & (reactor::kReadable | reactor::kPeerClosed | reactor::kError)) && flowing_ != Flowing::kNo &&
+      !readEnded_) {
+    readOnce();
+  }
+}
+
+void Socket::updateInterest() {
+  if (fd_ < 0 || !loop_.watching(fd_)) return;
+  std::uint8_t interest = reactor::kNoInterest;
+  if (state_ == State::kConnecting) {
+    interest = reactor::kWantWrite;
+  } else if (state_ == State::kOpen) {
+    // Before anyone listens, one read is taken and kept (Node's readable buffer); then reading
+    // waits, so the kernel applies flow control and an end of stream is still noticed.
+    const bool wantRead = flowing_ != Flowing::kNo && unconsumed_.empty();
+    if (wantRead && !readEnded_) interest |= reactor::kWantRead;
+    if (queueHead_ < queue_.size()) interest |= reactor::kWantWrite;
+  }
+  loop_.setInterest(fd_, interest);
+}
+
+void Socket::readOnce() {
+  const ssize_t n = ::read(fd_, readBuffer, kReadBufferSize);
+  if (n > 0) {
+    bytesRead_ += static_cast<std::uint64_t>(n);
+    touch();
+    const std::string_view data(readBuffer, static_cast<std::size_t>(n));
+    if (flowing_ == Flowing::kYes) {
+      emit<"data">(data);
+    } else {
+      unconsumed_.append(data);
+      updateInterest();
+    }
+    return;
+  }
+  if (n == 0) {
+    onPeerEnded();
+    return;
+  }
+  if (!wouldBlock(errno)) destroyWith(Error::fromSystem(errno, "read"));
+}
+
+void Socket::onPeerEnded() {
+  readEnded_ = true;
+  updateInterest();
+  emit<"end">();
+  if (state_ != State::kOpen) return;
+  if (finished_) {
+    destroy();  // our side had finished already: both directions are done
+  } else if (!allowHalfOpen_) {
+    end();  // the 'finish' tick destroys the socket, the peer having ended
+  }
+}
+
+void Socket::listenerAdded(std::string_view event) {
+  if (event == "data" && flowing_ == Flowing::kUnset) resume();
+}
+
+Socket& Socket::pause() {
+  flowing_ = Flowing::kNo;
+  updateInterest();
+  return *this;
+}
+
+Socket& Socket::resume() {
+  flowing_ = Flowing::kYes;
+  if (!unconsumed_.empty()) {
+    // Delivered on the next tick, as Node's resume() does, so listeners added after it hear it.
+    loop_.nextTick([self = shared_from_this()] {
+      if (self->flowing_ != Flowing::kYes || self->unconsumed_.empty()) return;
+      const std::string data = std::move(self->unconsumed_);
+      self->unconsumed_.clear();
+      self->emit<"data">(std::string_view(data));
+      self->updateInterest();
+    });
+    return *this;
+  }
+  updateInterest();
+  return *this;
+}
+
+// --- writing ------------------------------------------------------------------------------------
+
+bool Socket::write(std::string_view data, WriteCallback callback) { return writeImpl(data, nullptr, callback); }
+
+bool Socket::write(std::string&& data, WriteCallback callback) { return writeImpl(data, &data, callback); }
+
+bool Socket::writeImpl(std::string_view data, std::string* owned, WriteCallback& callback) {
+  if (state_ == State::kDestroyed) {
+    rejectWrite(destroyedError(), callback);
+    return false;
+  }
+  if (endCalled_) {
+    rejectWrite(Error("ERR_STREAM_WRITE_AFTER_END", "write after end"), callback);
+    return false;
+  }
+  if (state_ == State::kFresh) {
+    rejectWrite(Error("ERR_SOCKET_CLOSED", "Socket is closed"), callback);
+    return false;
+  }
+  std::size_t sent = 0;
+  if (state_ == State::kOpen && queueHead_ == queue_.size()) {
+    // Nothing is queued: hand the data to the kernel now, and copy only what it did not take.
+    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    if (n < 0 && !wouldBlock(errno)) {
+      Error error = Error::fromSystem(errno, "write");
+      if (callback) loop_.nextTick([callback = std::move(callback), error] { callback(&error); });
+      destroyWith(std::move(error));
+      return false;
+    }
+    sent = n > 0 ? static_cast<std::size_t>(n) : 0;
+    bytesWritten_ += sent;
+    if (sent > 0) touch();
+    if (sent == data.size()) {
+      if (callback) loop_.nextTick([callback = std::move(callback)] { callback(nullptr); });
+      return true;
+    }
+  }
+  queue_.push_back(PendingWrite{owned != nullptr ? std::move(*owned) : std::string(data), sent, std::move(callback)});
+  queuedBytes_ += data.size() - sent;
+  updateInterest();
+  const bool belowHighWaterMark = queuedBytes_ < highWaterMark_;
+  if (!belowHighWaterMark) needDrain_ = true;
+  return belowHighWaterMark;
+}
+
+void Socket::rejectWrite(Error error, WriteCallback& callback) {
+  if (callback) loop_.nextTick([callback = std::move(callback), error] { callback(&error); });
+  // As in Node: a write after end() is an error of the socket; one after destroy() only of the write.
+  if (error.code() != "ERR_STREAM_DESTROYED") destroyWith(std::move(error));
+}
+
+void Socket::flush() {
+  iovec chunks[kMaxIovecs];
+  std::size_t count = 0;
+  for (std::size_t i = queueHead_; i < queue_.size() && count < kMaxIovecs; ++i, ++count) {
+    PendingWrite& pending = queue_[i];
+    chunks[count].iov_base = pending.data.data() + pending.sent;
+    chunks[count].iov_len = pending.data.size() - pending.sent;
+  }
+  if (count == 0) return;
+  msghdr message{};
+  message.msg_iov = chunks;
+  message.msg_iovlen = count;
+  const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);  // writev() cannot suppress SIGPIPE
+  if (n < 0) {
+    if (!wouldBlock(errno)) destroyWith(Error::fromSystem(errno, "write"));
+    return;
+  }
+  auto written = static_cast<std::size_t>(n);
+  bytesWritten_ += written;
+  queuedBytes_ -= written;
+  touch();
+  std::vector<WriteCallback> completed;
+  while (written > 0 && queueHead_ < queue_.size()) {
+    PendingWrite& pending = queue_[queueHead_];
+    const std::size_t left = pending.data.size() - pending.sent;
+    const std::size_t taken = std::min(left, written);
+    pending.sent += taken;
+    written -= taken;
+    if (pending.sent < pending.data.size()) break;
+    if (pending.callback) completed.push_back(std::move(pending.callback));
+    ++queueHead_;
+  }
+  if (queueHead_ == queue_.size()) {
+    queue_.clear();
+    queueHead_ = 0;
+  }
+  updateInterest();
+  for (auto& callback : completed) {
+    callback(nullptr);
+    if (state_ != State::kOpen) return;
+  }
+  if (queueHead_ == queue_.size()) {
+    if (std::exchange(needDrain_, false)) {
+      emit<"drain">();
+      if (state_ != State::kOpen) return;
+    }
+    maybeFinish();
+  }
+}
+
+Socket& Socket::end(std::function<void()> callback) {
+  if (callback) once("finish", std::move(callback));
+  if (state_ == State::kDestroyed || endCalled_) return *this;
+  endCalled_ = true;
+  if (state_ == State::kOpen) maybeFinish();
+  return *this;
+}
+
+Socket& Socket::end(std::string_view data, std::function<void()> callback) {
+  if (!data.empty()) write(data);
+  return end(std::move(callback));
+}
+
+void Socket::maybeFinish() {
+  if (!endCalled_ || finSent_ || state_ != State::kOpen || queueHead_ < queue_.size()) return;
+  finSent_ = true;
+  if (::shutdown(fd_, SHUT_WR) < 0 && errno != ENOTCONN) {
+    destroyWith(Error::fromSystem(errno, "shutdown"));
+    return;
+  }
+  // 'finish' comes on the next tick, so that listeners added right after end() still hear it.
+  loop_.nextTick([self = shared_from_this()] {
+    if (self->state_ != State::kOpen) return;
+    self->finished_ = true;
+    self->emit<"finish">();
+    if (self->state_ == State::kOpen && self->readEnded_) self->destroy();
+  });
+}
+
+Socket& Socket::destroySoon() {
+  if (state_ == State::kDestroyed) return *this;
+  if (finished_) return destroy();
+  once("finish", [this] { destroy(); });
+  return end();
+}
+
+// --- closing ------------------------------------------------------------------------------------
+
+Socket& Socket::destroy() {
+  destroyWith(std::nullopt);
+  return *this;
+}
+
+Socket& Socket::destroy(Error error) {
+  destroyWith(std::move(error));
+  return *this;
+}
+
+void Socket::destroyWith(std::optional<Error> error) {
+  if (state_ == State::kDestroyed) return;
+  auto self = shared_from_this();
+  state_ = State::kDestroyed;
+  connector_.reset();
+  idleTimer_.close();
+  if (fd_ >= 0) {
+    if (loop_.watching(fd_)) loop_.unwatch(fd_);
+    ::close(std::exchange(fd_, -1));
+  }
+  std::vector<WriteCallback> abandoned;
+  for (std::size_t i = queueHead_; i < queue_.size(); ++i) {
+    if (queue_[i].callback) abandoned.push_back(std::move(queue_[i].callback));
+  }
+  queue_.clear();
+  queueHead_ = 0;
+  queuedBytes_ = 0;
+  // Node emits 'error' and 'close' on the next tick: listeners added right after destroy() hear them.
+  loop_.nextTick([self, error = std::move(error), abandoned = std::move(abandoned)]() mutable {
+    const Error writeError = error ? *error : destroyedError();
+    for (auto& callback : abandoned) callback(&writeError);
+    const bool unhandled = error && !self->emit<"error">(*error);
+    self->emit<"close">(error.has_value());
+    if (auto server = self->server_.lock()) server->onConnectionClosed();
+    self->removeAllListeners();  // listeners often capture the socket: break the cycle
+    self->self_.reset();
+    if (unhandled) throw *error;
+  });
+}
+
+// --- timeouts -----------------------------------------------------------------------------------
+
+Socket& Socket::setTimeout(std::int64_t ms, std::function<void()> callback) {
+  if (ms < 0) {
+    throw Error("ERR_OUT_OF_RANGE",
+                "The value of \"msecs\" is out of range. It must be a non-negative finite number. Received " +
+                    std::to_string(ms));
+  }
+  idleTimer_.close();
+  idleTimerExpired_ = false;
+  timeoutMs_ = ms;
+  if (ms == 0) return *this;
+  if (callback) once("timeout", std::move(callback));
+  lastActivityMs_ = loop_.now();
+  armIdleTimer(ms);
+  return *this;
+}
+
+void Socket::armIdleTimer(std::int64_t delayMs) {
+  // Socket timeouts never keep the loop alive, as in Node.
+  idleTimer_ = loop_.setTimeout([this] { onIdleTimer(); }, delayMs);
+  idleTimer_.unref();
+}
+
+void Socket::touch() {
+  // Called on every read and write: a store, and a branch that is taken once per expired timeout.
+  lastActivityMs_ = loop_.now();
+  if (idleTimerExpired_) {
+    idleTimerExpired_ = false;
+    armIdleTimer(timeoutMs_);
+  }
+}
+
+void Socket::onIdleTimer() {
+  auto self = shared_from_this();
+  const auto idleMs = static_cast<std::int64_t>(loop_.now() - lastActivityMs_);
+  if (idleMs < timeoutMs_) {
+    idleTimer_.refresh(timeoutMs_ - idleMs);  // activity since: expire that much later
+    return;
+  }
+  idleTimerExpired_ = true;
+  emit<"timeout">();
+}
+
+// --- options and properties ---------------------------------------------------------------------
+
+Socket& Socket::setNoDelay(bool noDelay) {
+  noDelay_ = noDelay;
+  if (state_ == State::kOpen) applyOptions();
+  return *this;
+}
+
+Socket& Socket::setKeepAlive(bool enable, int initialDelayMs) {
+  keepAlive_ = enable;
+  keepAliveInitialDelay_ = initialDelayMs;
+  if (state_ == State::kOpen) applyOptions();
+  return *this;
+}
+
+Socket& Socket::ref() {
+  referenced_ = true;
+  if (fd_ >= 0 && loop_.watching(fd_)) loop_.setReferenced(fd_, true);
+  return *this;
+}
+
+Socket& Socket::unref() {
+  referenced_ = false;
+  if (fd_ >= 0 && loop_.watching(fd_)) loop_.setReferenced(fd_, false);
+  return *this;
+}
+
+AddressInfo Socket::address() const { return fd_ >= 0 ? SocketAddress::localOf(fd_).info() : AddressInfo{}; }
+
+std::string Socket::remoteAddress() const {
+  return state_ == State::kOpen ? SocketAddress::peerOf(fd_).info().address : std::string();
+}
+std::string Socket::remoteFamily() const {
+  return state_ == State::kOpen ? SocketAddress::peerOf(fd_).familyName() : std::string();
+}
+int Socket::remotePort() const { return state_ == State::kOpen ? SocketAddress::peerOf(fd_).info().port : 0; }
+std::string Socket::localAddress() const { return address().address; }
+std::string Socket::localFamily() const { return address().family; }
+int Socket::localPort() const { return address().port; }
+
+std::string_view Socket::readyState() const {
+  switch (state_) {
+    case State::kConnecting:
+      return "opening";
+    case State::kOpen: {
+      const bool readable = !readEnded_;
+      const bool writable = !endCalled_;
+      if (readable && writable) return "open";
+      if (readable) return "readOnly";
+      if (writable) return "writeOnly";
+      return "closed";
+    }
+    default:
+      return "closed";
+  }
+}
+
+// --- factories ----------------------------------------------------------------------------------
+
+std::shared_ptr<Socket> createConnection(int port, std::string host, std::function<void()> connectListener) {
+  ConnectOptions options;
+  options.port = port;
+  options.host = std::move(host);
+  return createConnection(options, std::move(connectListener));
+}
+
+std::shared_ptr<Socket> createConnection(std::string path, std::function<void()> connectListener) {
+  ConnectOptions options;
+  options.path = std::move(path);
+  return createConnection(options, std::move(connectListener));
+}
+
+std::shared_ptr<Socket> createConnection(const ConnectOptions& options, std::function<void()> connectListener) {
+  return createConnection(reactor::Loop::forThisThread(), options, std::move(connectListener));
+}
+
+std::shared_ptr<Socket> createConnection(reactor::Loop& loop, const ConnectOptions& options,
+                                         std::function<void()> connectListener) {
+  auto socket = Socket::create(loop);
+  socket->connect(options, std::move(connectListener));
+  return socket;
+}
+
+}  // namespace net

@@ -1,0 +1,225 @@
+// net::Socket: Node's net.Socket in C++, a nonblocking TCP or unix-domain stream on a reactor::Loop.
+//
+// State machine (net/README.md draws it): fresh -> connecting -> open -> destroyed, with the two
+// directions of an open socket ending independently (half-close): 'end' when the peer's FIN is
+// read, 'finish' when our FIN is sent after the queued writes. Events, in Node's order: 'lookup',
+// 'connect', 'ready', 'data'*, 'end', 'finish', 'timeout', 'drain', 'error', 'close' (last, once).
+//
+// Ownership: sockets are always held by std::shared_ptr (create(), createConnection(), a server's
+// 'connection' event). A socket that is connecting or open holds a reference to itself, so the
+// loop keeps it alive even when the program drops every pointer; the reference is released right
+// after 'close' is emitted. A pointer the program keeps stays valid after 'close' (the socket is
+// then inert: writes fail with ERR_STREAM_DESTROYED).
+//
+// Errors: bad arguments throw net::Error at the call. Failures later on (connect, read, write)
+// destroy the socket and emit 'error', then 'close(true)'. An 'error' with no listener is thrown
+// out of the loop's run() after 'close' has been emitted, as Node's uncaught exception would end
+// the process.
+//
+// Reentrancy: any listener may call any method, destroy() and end() included, and may drop the
+// last reference to the socket: every entry point from the loop holds a reference until it returns.
+// Threading: the socket belongs to its loop's thread.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "net/address.h"
+#include "net/error.h"
+#include "net/event_emitter.h"
+#include "reactor/loop.h"
+
+namespace net {
+
+class Server;
+
+struct SocketOptions {
+  int fd = -1;                   // wrap an existing connected socket descriptor (owned from then on)
+  bool allowHalfOpen = false;    // false: our side ends automatically once the peer's FIN is read
+  bool readable = true;          // with fd: whether to read from it
+  bool writable = true;          // with fd: whether writes are allowed
+  std::size_t highWaterMark = 16 * 1024;  // write() returns false once this much is queued
+};
+
+struct ConnectOptions {
+  int port = -1;                   // TCP: required, 0..65535
+  std::string host = "localhost";  // a name (resolved off the loop thread) or a numeric address
+  std::string path;                // unix-domain socket instead of TCP
+  std::string localAddress;        // bind before connecting
+  int localPort = 0;
+  int family = 0;                  // 0 (any), 4 or 6
+  bool noDelay = false;
+  bool keepAlive = false;
+  int keepAliveInitialDelay = 0;   // milliseconds
+  std::int64_t timeout = 0;        // setTimeout() once connected; 0: none
+  bool autoSelectFamily = true;    // try every resolved address in turn (Node 20's default)
+  int autoSelectFamilyAttemptTimeout = 250;  // milliseconds per attempt while others remain
+};
+
+using WriteCallback = std::function<void(const Error*)>;
+
+class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::string_view, int, std::string_view)>,
+                                   Event<"connect", void()>, Event<"ready", void()>,
+                                   Event<"data", void(std::string_view)>, Event<"end", void()>,
+                                   Event<"finish", void()>, Event<"drain", void()>, Event<"timeout", void()>,
+                                   Event<"error", void(const Error&)>, Event<"close", void(bool)>>,
+               public std::enable_shared_from_this<Socket>,
+               private reactor::IoHandler {
+ public:
+  static std::shared_ptr<Socket> create(SocketOptions options = {});
+  static std::shared_ptr<Socket> create(reactor::Loop& loop, SocketOptions options = {});
+  ~Socket();
+  Socket(const Socket&) = delete;
+  Socket& operator=(const Socket&) = delete;
+
+  Socket& connect(int port, std::string host = "localhost", std::function<void()> connectListener = {});
+  Socket& connect(int port, std::function<void()> connectListener);
+  Socket& connect(std::string path, std::function<void()> connectListener = {});
+  Socket& connect(const ConnectOptions& options, std::function<void()> connectListener = {});
+
+  // Queues `data` (sending at once what the kernel takes; copying only the rest). Returns false
+  // once the queued bytes reach the high-water mark; 'drain' follows when the queue empties.
+  // `callback` runs when the data has been handed to the kernel, or with the error.
+  bool write(std::string_view data, WriteCallback callback = {});
+  bool write(std::string&& data, WriteCallback callback = {});
+  bool write(const char* data, WriteCallback callback = {}) { return write(std::string_view(data), std::move(callback)); }
+  // Sends FIN once the queued data is out ('finish'); `callback` listens for 'finish'.
+  Socket& end(std::function<void()> callback = {});
+  Socket& end(std::string_view data, std::function<void()> callback = {});
+  // Closes at once, dropping queued data; 'error' (if given) then 'close' follow on the next tick.
+  Socket& destroy();
+  Socket& destroy(Error error);
+  // end(), then destroy() once the queued data is out.
+  Socket& destroySoon();
+
+  // As Node's readable side: until the first 'data' listener or resume(), one read's worth of data
+  // is kept and reading waits (an end of stream with nothing unread is still noticed); then data
+  // flows to the listeners. pause() stops reading, so TCP flow control takes over; nothing read is
+  // ever dropped.
+  Socket& pause();
+  Socket& resume();
+  bool isPaused() const { return flowing_ == Flowing::kNo; }
+
+  // 'timeout' after `ms` without reading or writing; the socket stays open. 0 disables.
+  Socket& setTimeout(std::int64_t ms, std::function<void()> callback = {});
+  std::int64_t timeout() const { return timeoutMs_; }
+  Socket& setNoDelay(bool noDelay = true);
+  Socket& setKeepAlive(bool enable = false, int initialDelayMs = 0);
+
+  // A socket that is not referenced does not keep the loop alive.
+  Socket& ref();
+  Socket& unref();
+
+  AddressInfo address() const;
+  std::string remoteAddress() const;  // "" when not connected
+  std::string remoteFamily() const;
+  int remotePort() const;             // 0 when not connected
+  std::string localAddress() const;
+  std::string localFamily() const;
+  int localPort() const;
+
+  std::uint64_t bytesRead() const { return bytesRead_; }
+  std::uint64_t bytesWritten() const { return bytesWritten_; }
+  std::size_t bufferSize() const { return queuedBytes_; }
+  std::size_t writableLength() const { return queuedBytes_; }
+  std::size_t writableHighWaterMark() const { return highWaterMark_; }
+  // "opening", "open", "readOnly", "writeOnly" or "closed" (Node says "open" for a fresh socket,
+  // an accident of its stream flags; a socket with no connection is "closed" here).
+  std::string_view readyState() const;
+  bool pending() const { return state_ != State::kOpen; }
+  bool connecting() const { return state_ == State::kConnecting; }
+  bool destroyed() const { return state_ == State::kDestroyed; }
+  bool writableEnded() const { return endCalled_; }
+  bool writableFinished() const { return finished_; }
+  bool readableEnded() const { return readEnded_; }
+
+  reactor::Loop& loop() const { return loop_; }
+
+ private:
+  friend class Server;
+  enum class State : std::uint8_t { kFresh, kConnecting, kOpen, kDestroyed };
+  // Node's readableFlowing: unset until a 'data' listener, resume() or pause() decides.
+  enum class Flowing : std::uint8_t { kUnset, kYes, kNo };
+  struct PendingWrite {
+    std::string data;
+    std::size_t sent = 0;
+    WriteCallback callback;
+  };
+  struct Connector;  // name lookup and the connection attempts, alive while connecting
+
+  Socket(reactor::Loop& loop, const SocketOptions& options);
+  // A connection accepted by `server`, open from the start.
+  static std::shared_ptr<Socket> fromAccepted(reactor::Loop& loop, int fd, const SocketOptions& options,
+                                              std::weak_ptr<Server> server, bool paused);
+
+  void onReady(std::uint8_t ready) override;
+  void listenerAdded(std::string_view event) override;
+  void finishConnect();
+  void becomeOpen();
+  void startLookup(const std::string& host, int family);
+  void attemptNext();
+  void readOnce();
+  void onPeerEnded();
+  void flush();
+  bool writeImpl(std::string_view data, std::string* owned, WriteCallback& callback);
+  void maybeFinish();
+  void updateInterest();
+  void touch();
+  void onIdleTimer();
+  void destroyWith(std::optional<Error> error);
+  void rejectWrite(Error error, WriteCallback& callback);
+  void connectAttemptFailed(Error error);
+  void applyOptions();
+  void armIdleTimer(std::int64_t delayMs);
+
+  reactor::Loop& loop_;
+  int fd_ = -1;
+  State state_ = State::kFresh;
+  bool allowHalfOpen_;
+  Flowing flowing_ = Flowing::kUnset;
+  bool readEnded_ = false;   // the peer's FIN was read ('end')
+  bool endCalled_ = false;   // end() was called: no more writes
+  bool finSent_ = false;     // our FIN is out
+  bool finished_ = false;    // 'finish' was emitted
+  bool needDrain_ = false;
+  bool referenced_ = true;
+  bool idleTimerExpired_ = false;
+  bool noDelay_ = false;
+  bool keepAlive_ = false;
+  int keepAliveInitialDelay_ = 0;
+  std::size_t highWaterMark_;
+  std::size_t queuedBytes_ = 0;
+  std::string unconsumed_;  // read before any 'data' listener (empty, unallocated, when idle)
+  std::vector<PendingWrite> queue_;
+  std::size_t queueHead_ = 0;  // queue_[0, queueHead_) are sent, awaiting removal
+  std::uint64_t bytesRead_ = 0;
+  std::uint64_t bytesWritten_ = 0;
+  std::int64_t timeoutMs_ = 0;
+  std::uint64_t lastActivityMs_ = 0;
+  reactor::Timeout idleTimer_;
+  std::unique_ptr<Connector> connector_;
+  std::weak_ptr<Server> server_;
+  std::shared_ptr<Socket> self_;  // held while connecting or open: the loop keeps the socket alive
+};
+
+// Node's net.createConnection / net.connect: a new socket, connecting.
+std::shared_ptr<Socket> createConnection(int port, std::string host = "localhost",
+                                         std::function<void()> connectListener = {});
+std::shared_ptr<Socket> createConnection(std::string path, std::function<void()> connectListener = {});
+std::shared_ptr<Socket> createConnection(const ConnectOptions& options, std::function<void()> connectListener = {});
+std::shared_ptr<Socket> createConnection(reactor::Loop& loop, const ConnectOptions& options,
+                                         std::function<void()> connectListener = {});
+inline std::shared_ptr<Socket> connect(int port, std::string host = "localhost",
+                                       std::function<void()> connectListener = {}) {
+  return createConnection(port, std::move(host), std::move(connectListener));
+}
+inline std::shared_ptr<Socket> connect(const ConnectOptions& options, std::function<void()> connectListener = {}) {
+  return createConnection(options, std::move(connectListener));
+}
+
+}  // namespace net

@@ -1,0 +1,437 @@
+// net::Socket against net::Server on loopback: Node's event order, half-close, backpressure,
+// timeouts, errors with Node's codes, and reentrancy. Runs against every backend.
+#include "net/socket.h"
+
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <string>
+#include <vector>
+
+#include "net/server.h"
+#include "tests/loop_test_support.h"
+#include "tests/splitmix64.h"
+#include "tests/test_backends.h"
+
+namespace net {
+namespace {
+
+using namespace reactor::testing_support;
+
+class SocketTest : public ::testing::TestWithParam<TestBackend> {
+ protected:
+  reactor::Loop loop{GetParam().make()};
+
+  // A listening echo server on 127.0.0.1 with a free port.
+  std::shared_ptr<Server> echoServer(ServerOptions options = {}) {
+    auto server = Server::create(loop, options, [](std::shared_ptr<Socket> socket) {
+      Socket* raw = socket.get();
+      socket->on("data", [raw](std::string_view data) { raw->write(data); });
+    });
+    listenOnLoopback(*server);
+    return server;
+  }
+
+  void listenOnLoopback(Server& server) {
+    bool listening = false;
+    server.listen(0, "127.0.0.1", [&] { listening = true; });
+    ASSERT_TRUE(runUntil(loop, [&] { return listening; }));
+  }
+
+  std::shared_ptr<Socket> connectTo(int port, std::string host = "127.0.0.1") {
+    auto socket = Socket::create(loop);
+    socket->connect(port, std::move(host));
+    return socket;
+  }
+};
+
+// Records the events of a socket, in order, with their interesting arguments.
+struct EventLog {
+  std::vector<std::string> events;
+  std::string data;
+  std::optional<Error> error;
+  void attach(Socket& socket) {
+    socket.on("connect", [this] { events.push_back("connect"); });
+    socket.on("ready", [this] { events.push_back("ready"); });
+    socket.on("data", [this](std::string_view chunk) { data.append(chunk); });
+    socket.on("end", [this] { events.push_back("end"); });
+    socket.on("finish", [this] { events.push_back("finish"); });
+    socket.on("error", [this](const Error& e) {
+      events.push_back("error");
+      error = e;
+    });
+    socket.on("close", [this](bool hadError) { events.push_back(hadError ? "close(true)" : "close(false)"); });
+  }
+  bool closed() const { return !events.empty() && events.back().starts_with("close"); }
+};
+
+TEST_P(SocketTest, ConnectThenReadyAndAddressesAreKnown) {
+  auto server = echoServer();
+  const int port = server->address().port;
+  auto client = connectTo(port);
+  EXPECT_TRUE(client->connecting());
+  EXPECT_EQ(client->readyState(), "opening");
+  EXPECT_TRUE(client->pending());
+  EventLog log;
+  log.attach(*client);
+  ASSERT_TRUE(runUntil(loop, [&] { return log.events.size() >= 2; }));
+  EXPECT_EQ(log.events, (std::vector<std::string>{"connect", "ready"}));
+  EXPECT_EQ(client->readyState(), "open");
+  EXPECT_FALSE(client->pending());
+  EXPECT_EQ(client->remoteAddress(), "127.0.0.1");
+  EXPECT_EQ(client->remoteFamily(), "IPv4");
+  EXPECT_EQ(client->remotePort(), port);
+  EXPECT_EQ(client->localAddress(), "127.0.0.1");
+  EXPECT_GT(client->localPort(), 0);
+  client->destroy();
+  server->close();
+  ASSERT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(log.events.back(), "close(false)");
+}
+
+TEST_P(SocketTest, EchoesMegabytesIntactWithBackpressure) {
+  auto server = echoServer();
+  auto client = connectTo(server->address().port);
+  SplitMix64 random(42);
+  std::string sent;
+  sent.reserve(4 << 20);
+  while (sent.size() < (4u << 20)) sent.push_back(static_cast<char>(random.next()));
+  std::string received;
+  bool sawBackpressure = false;
+  int drains = 0;
+  client->on("data", [&](std::string_view chunk) {
+    received.append(chunk);
+    if (received.size() == sent.size()) client->end();
+  });
+  client->on("drain", [&] { ++drains; });
+  std::size_t offset = 0;
+  std::function<void()> pump = [&] {
+    while (offset < sent.size()) {
+      std::size_t size = std::min<std::size_t>(1 + random.below(64 * 1024), sent.size() - offset);
+      bool more = client->write(std::string_view(sent).substr(offset, size));
+      offset += size;
+      if (!more) {
+        sawBackpressure = true;
+        client->once("drain", [&] { pump(); });
+        return;
+      }
+    }
+  };
+  client->on("connect", [&] { pump(); });
+  bool closed = false;
+  client->on("close", [&](bool hadError) {
+    EXPECT_FALSE(hadError);
+    closed = true;
+    server->close();
+  });
+  ASSERT_TRUE(runToCompletion(loop, 30s));
+  EXPECT_TRUE(closed);
+  EXPECT_TRUE(received == sent) << "received " << received.size() << " of " << sent.size() << " bytes";
+  EXPECT_TRUE(sawBackpressure);
+  EXPECT_GT(drains, 0);
+  EXPECT_EQ(client->bytesWritten(), sent.size());
+  EXPECT_EQ(client->bytesRead(), sent.size());
+}
+
+TEST_P(SocketTest, PeerEndGivesEndThenAutomaticEndThenClose) {
+  EventLog serverSide;
+  auto server = Server::create(loop, {}, [&](std::shared_ptr<Socket> socket) {
+    serverSide.attach(*socket);
+    socket->resume();
+  });
+  listenOnLoopback(*server);
+  auto client = connectTo(server->address().port);
+  EventLog clientSide;
+  clientSide.attach(*client);
+  client->resume();
+  client->on("connect", [&] { client->end("bye"); });
+  ASSERT_TRUE(runUntil(loop, [&] { return serverSide.closed() && clientSide.closed(); }));
+  EXPECT_EQ(serverSide.data, "bye");
+  EXPECT_EQ(serverSide.events, (std::vector<std::string>{"end", "finish", "close(false)"}));
+  EXPECT_EQ(clientSide.events, (std::vector<std::string>{"connect", "ready", "finish", "end", "close(false)"}));
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, AllowHalfOpenKeepsTheOtherDirectionOpen) {
+  std::string stateAfterEnd;
+  ServerOptions options;
+  options.allowHalfOpen = true;
+  auto server = Server::create(loop, options, [&](std::shared_ptr<Socket> socket) {
+    Socket* raw = socket.get();
+    socket->on("data", [](std::string_view) {});
+    socket->on("end", [raw, &stateAfterEnd] {
+      stateAfterEnd = std::string(raw->readyState());
+      raw->write("late reply");
+      raw->end();
+    });
+  });
+  listenOnLoopback(*server);
+  auto client = connectTo(server->address().port);
+  EventLog clientSide;
+  clientSide.attach(*client);
+  client->on("connect", [&] { client->end(); });
+  ASSERT_TRUE(runUntil(loop, [&] { return clientSide.closed(); }));
+  EXPECT_EQ(stateAfterEnd, "writeOnly");
+  EXPECT_EQ(clientSide.data, "late reply");
+  EXPECT_EQ(clientSide.events.back(), "close(false)");
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, WriteAfterEndFailsWithNodesCode) {
+  auto server = echoServer();
+  auto client = connectTo(server->address().port);
+  EventLog log;
+  log.attach(*client);
+  std::string callbackCode;
+  bool returned = true;
+  client->on("connect", [&] {
+    client->end();
+    returned = client->write("too late", [&](const Error* error) { callbackCode = error ? error->code() : "none"; });
+  });
+  ASSERT_TRUE(runUntil(loop, [&] { return log.closed(); }));
+  EXPECT_FALSE(returned);
+  EXPECT_EQ(callbackCode, "ERR_STREAM_WRITE_AFTER_END");
+  ASSERT_TRUE(log.error);
+  EXPECT_EQ(log.error->code(), "ERR_STREAM_WRITE_AFTER_END");
+  EXPECT_EQ(log.events.back(), "close(true)");
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, WriteAfterDestroyOnlyFailsTheWrite) {
+  auto server = echoServer();
+  auto client = connectTo(server->address().port);
+  EventLog log;
+  log.attach(*client);
+  std::string callbackCode;
+  client->destroy();
+  client->destroy();  // a second destroy is a no-op
+  client->write("x", [&](const Error* error) { callbackCode = error ? error->code() : "none"; });
+  ASSERT_TRUE(runUntil(loop, [&] { return log.closed() && !callbackCode.empty(); }));
+  EXPECT_EQ(callbackCode, "ERR_STREAM_DESTROYED");
+  EXPECT_FALSE(log.error);
+  EXPECT_EQ(log.events, (std::vector<std::string>{"close(false)"}));
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, ConnectionRefusedCarriesNodesDetails) {
+  // A port that was free a moment ago: bind, read it back, close.
+  auto probe = Server::create(loop);
+  listenOnLoopback(*probe);
+  const int port = probe->address().port;
+  probe->close();
+  ASSERT_TRUE(runToCompletion(loop));
+
+  auto client = connectTo(port);
+  EventLog log;
+  log.attach(*client);
+  ASSERT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(log.events, (std::vector<std::string>{"error", "close(true)"}));
+  ASSERT_TRUE(log.error);
+  EXPECT_EQ(log.error->code(), "ECONNREFUSED");
+  EXPECT_EQ(log.error->syscall(), "connect");
+  EXPECT_EQ(log.error->address(), "127.0.0.1");
+  EXPECT_EQ(log.error->port(), port);
+  EXPECT_EQ(std::string(log.error->what()), "connect ECONNREFUSED 127.0.0.1:" + std::to_string(port));
+  EXPECT_TRUE(client->destroyed());
+}
+
+TEST_P(SocketTest, ErrorWithoutListenerIsThrownOutOfRun) {
+  auto probe = Server::create(loop);
+  listenOnLoopback(*probe);
+  const int port = probe->address().port;
+  probe->close();
+  ASSERT_TRUE(runToCompletion(loop));
+  auto client = connectTo(port);
+  bool closed = false;
+  client->on("close", [&] { closed = true; });
+  try {
+    loop.run();
+    ADD_FAILURE() << "run() returned without throwing";
+  } catch (const Error& error) {
+    EXPECT_EQ(error.code(), "ECONNREFUSED");
+  }
+  EXPECT_TRUE(closed);  // 'close' was emitted before the error was thrown
+}
+
+TEST_P(SocketTest, BadArgumentsAreRejectedAtTheCall) {
+  auto socket = Socket::create(loop);
+  auto codeOf = [](auto&& call) -> std::string {
+    try {
+      call();
+    } catch (const Error& error) {
+      return error.code();
+    }
+    return "no error";
+  };
+  EXPECT_EQ(codeOf([&] { socket->connect(70000, "127.0.0.1"); }), "ERR_SOCKET_BAD_PORT");
+  EXPECT_EQ(codeOf([&] { socket->connect(-1, "127.0.0.1"); }), "ERR_SOCKET_BAD_PORT");
+  EXPECT_EQ(codeOf([&] { socket->connect(80, "bad host name"); }), "ERR_INVALID_ARG_VALUE");
+  EXPECT_EQ(codeOf([&] { socket->setTimeout(-1); }), "ERR_OUT_OF_RANGE");
+  EXPECT_EQ(codeOf([&] { socket->on("data", [](int, int) {}); }), "ERR_INVALID_ARG_TYPE");
+  EXPECT_EQ(codeOf([&] { socket->on("no-such-event", [] {}); }), "ERR_INVALID_ARG_VALUE");
+  EXPECT_EQ(codeOf([&] { socket->connect(std::string(200, 'x')); }), "ERR_INVALID_ARG_VALUE");
+  EXPECT_EQ(codeOf([&] { Socket::create(loop, SocketOptions{.fd = STDIN_FILENO}); }), "ERR_INVALID_ARG_VALUE");
+  EXPECT_FALSE(socket->connecting());
+  EXPECT_FALSE(loop.alive());
+}
+
+TEST_P(SocketTest, TimeoutFiresOnIdleButDoesNotClose) {
+  auto server = echoServer();
+  auto client = connectTo(server->address().port);
+  int timeouts = 0;
+  int callbacks = 0;
+  client->setTimeout(30, [&] { ++callbacks; });  // a once('timeout') listener, as in Node
+  client->on("timeout", [&] { ++timeouts; });
+  ASSERT_TRUE(runUntil(loop, [&] { return timeouts == 1; }));
+  EXPECT_EQ(client->readyState(), "open");
+  // Activity re-arms it: an echo round trip, then another idle period.
+  client->on("data", [](std::string_view) {});
+  client->write("ping");
+  ASSERT_TRUE(runUntil(loop, [&] { return timeouts == 2; }));
+  EXPECT_FALSE(client->destroyed());
+  client->setTimeout(0);
+  client->destroy();
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(timeouts, 2);
+  EXPECT_EQ(callbacks, 1);
+}
+
+TEST_P(SocketTest, PauseOnConnectReadsNothingUntilResume) {
+  std::shared_ptr<Socket> accepted;
+  std::string received;
+  ServerOptions options;
+  options.pauseOnConnect = true;
+  auto server = Server::create(loop, options, [&](std::shared_ptr<Socket> socket) {
+    accepted = socket;
+    socket->on("data", [&](std::string_view chunk) { received.append(chunk); });
+  });
+  listenOnLoopback(*server);
+  auto client = connectTo(server->address().port);
+  client->on("connect", [&] { client->write("hello while paused"); });
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted != nullptr && client->bytesWritten() > 0; }));
+  for (int i = 0; i < 20; ++i) {
+    loop.setImmediate([] {});
+    loop.runOnce();
+  }
+  EXPECT_TRUE(accepted->isPaused());
+  EXPECT_EQ(accepted->bytesRead(), 0u);
+  accepted->resume();
+  ASSERT_TRUE(runUntil(loop, [&] { return received == "hello while paused"; }));
+  client->destroy();
+  accepted->destroy();
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, ListenerMayDestroyTheSocketAndDropTheLastReference) {
+  auto server = echoServer();
+  auto client = connectTo(server->address().port);
+  int closes = 0;
+  std::vector<std::string> afterClose;
+  client->on("close", [&] { ++closes; });
+  client->on("connect", [&] {
+    client->write("x");
+    client->on("data", [&](std::string_view) {
+      client->destroy();
+      client.reset();  // the last reference the program holds, dropped inside the socket's callback
+    });
+  });
+  ASSERT_TRUE(runUntil(loop, [&] { return closes == 1; }));
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(closes, 1);
+}
+
+TEST_P(SocketTest, LoopKeepsAnOpenSocketAliveWithoutOwner) {
+  auto server = echoServer();
+  std::string echoed;
+  bool closed = false;
+  {
+    auto client = connectTo(server->address().port);
+    client->on("connect", [raw = client.get()] { raw->end("round trip"); });
+    client->on("data", [&](std::string_view chunk) { echoed.append(chunk); });
+    client->on("close", [&] { closed = true; server->close(); });
+  }
+  ASSERT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(echoed, "round trip");
+  EXPECT_TRUE(closed);
+}
+
+TEST_P(SocketTest, HostNameIsLookedUpOffTheLoop) {
+  auto server = Server::create(loop);
+  bool listening = false;
+  server->listen(0, [&] { listening = true; });  // "::", dual-stack: both ::1 and 127.0.0.1 work
+  ASSERT_TRUE(runUntil(loop, [&] { return listening; }));
+  auto client = Socket::create(loop);
+  std::string lookedUp;
+  int family = 0;
+  bool connected = false;
+  client->on("lookup", [&](const Error* error, std::string_view address, int fam, std::string_view host) {
+    EXPECT_EQ(error, nullptr);
+    EXPECT_EQ(host, "localhost");
+    lookedUp = address;
+    family = fam;
+  });
+  client->connect(server->address().port, "localhost", [&] { connected = true; });
+  ASSERT_TRUE(runUntil(loop, [&] { return connected; }));
+  EXPECT_TRUE(lookedUp == "127.0.0.1" || lookedUp == "::1") << lookedUp;
+  EXPECT_TRUE(family == 4 || family == 6);
+  client->destroy();
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, UnknownHostFailsWithEnotfound) {
+  auto client = Socket::create(loop);
+  EventLog log;
+  log.attach(*client);
+  client->connect(80, "no-such-host.invalid");
+  ASSERT_TRUE(runToCompletion(loop, 20s));
+  ASSERT_TRUE(log.error);
+  EXPECT_EQ(log.error->code(), "ENOTFOUND");
+  EXPECT_EQ(log.error->syscall(), "getaddrinfo");
+  EXPECT_EQ(std::string(log.error->what()), "getaddrinfo ENOTFOUND no-such-host.invalid");
+}
+
+TEST_P(SocketTest, UnixDomainSocketsWork) {
+  std::string path = ::testing::TempDir() + "net_socket_test_" + std::to_string(::getpid()) + ".sock";
+  ::unlink(path.c_str());
+  auto server = Server::create(loop, {}, [](std::shared_ptr<Socket> socket) {
+    Socket* raw = socket.get();
+    socket->on("data", [raw](std::string_view data) { raw->end(data); });
+  });
+  bool listening = false;
+  server->listen(path, [&] { listening = true; });
+  ASSERT_TRUE(runUntil(loop, [&] { return listening; }));
+  EXPECT_EQ(server->address().address, path);
+  std::string echoed;
+  auto client = Socket::create(loop);
+  client->on("data", [&](std::string_view chunk) { echoed.append(chunk); });
+  client->connect(path, [&] { client->write("over a unix socket"); });
+  ASSERT_TRUE(runUntil(loop, [&] { return client->destroyed(); }));
+  EXPECT_EQ(echoed, "over a unix socket");
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, UnrefedSocketDoesNotKeepTheLoopAlive) {
+  auto server = echoServer();
+  server->unref();
+  auto client = connectTo(server->address().port);
+  client->unref();
+  EXPECT_TRUE(runToCompletion(loop));  // nothing referenced: run() returns although both are open
+  EXPECT_FALSE(client->destroyed());
+  client->destroy();
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, SocketTest, ::testing::ValuesIn(testBackends()), backendTestName);
+
+}  // namespace
+}  // namespace net
