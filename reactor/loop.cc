@@ -68,8 +68,11 @@ bool Loop::runOnce() {
     bool& running;
     ~NotRunning() { running = false; }
   } notRunning{running_};
-  runTicks();  // queued outside any callback, before the loop ran
-  poll(pollTimeoutMs());
+  // Ticks queued outside any callback (before the loop ran) are work done: the poll then only
+  // looks, so that runOnce() returns to a caller that waits for what they did.
+  const bool ranTicks = !ticks_.empty();
+  runTicks();
+  poll(ranTicks ? 0 : pollTimeoutMs());
   runPosted();
   runTimers();
   runImmediates();
