@@ -33,13 +33,18 @@
 // connection closed), and the spare is opened again. The server keeps running and emits nothing:
 // there is nobody to tell but the client, and Node (libuv) behaves the same way. Should the spare
 // be unavailable, the server stops watching for a short while (kAcceptRetryDelayMs) and retries.
+// Other accept failures: a connection that died while queued (ECONNABORTED, EPROTO, ...) or EINTR
+// is skipped; anything else (ENOMEM, ENOBUFS) is emitted as 'error' with syscall "accept", as Node
+// does, and accepting pauses for kAcceptRetryDelayMs for the same reason.
 //
 // Differences from Node, and why:
 //  - listen() with a numeric host binds synchronously (Node resolves even numeric hosts with an
 //    asynchronous lookup), so listening() and address() are valid right after listen().
 //  - "localhost" is taken to be 127.0.0.1 without a lookup.
-//  - maxConnections: negative (the default) means no limit and 0 refuses every connection (Node 20
-//    reads 0 as "no limit" and a negative value as "refuse all"; later Node versions read 0 as we do).
+//  - maxConnections: negative (the default) means no limit and 0 refuses every connection; Node 20
+//    reads 0 as "no limit" and any negative value as "refuse all", which is easy to trip over.
+//  - A negative backlog throws ERR_OUT_OF_RANGE; Node 20 hands it to the kernel unchecked.
+//  - 'drop' for a unix-domain connection carries a DropInfo with the paths; Node passes nothing.
 //  - Unix-domain listen errors carry no port (Node sets port to -1 there).
 //  - A unix path that does not fit sun_path is rejected at the call (ERR_INVALID_ARG_VALUE); Node
 //    truncates it silently.
@@ -124,6 +129,7 @@ class Server : public EventEmitter<Event<"listening", void()>, Event<"connection
   // Starts listening. `cb`, if given, is registered once for 'listening'. Throws net::Error
   // ERR_SERVER_ALREADY_LISTEN if the server is listening already, ERR_SOCKET_BAD_PORT for a port
   // outside 0..65535, ERR_OUT_OF_RANGE for a negative backlog, ERR_INVALID_ARG_VALUE for a bad path.
+  // A listen() whose host name is still being resolved is superseded by the next one, as in Node.
   Server& listen(int port, std::string host = "", int backlog = 511, std::function<void()> cb = {});
   Server& listen(int port, std::function<void()> cb);
   Server& listen(int port, std::string host, std::function<void()> cb);

@@ -88,16 +88,6 @@ bool seesConnectionClosed(const Fd& fd, std::chrono::milliseconds limit = std::c
   return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
-// runUntil(), for conditions that may be met by work queued from the test body itself: Node's
-// "next tick" ('listening', 'close', a listen error) queued outside any callback runs at the start
-// of the loop's next iteration, which then polls for I/O. The empty immediate keeps that poll from
-// blocking, so the test sees the result at once instead of at the guard timer.
-bool settle(reactor::Loop& loop, const std::function<bool()>& done,
-            std::chrono::milliseconds limit = std::chrono::seconds(5)) {
-  loop.setImmediate([] {});
-  return runUntil(loop, done, limit);
-}
-
 template <class F>
 std::optional<Error> thrownBy(F&& f) {
   try {
@@ -137,7 +127,7 @@ class ServerTest : public ::testing::TestWithParam<TestBackend> {
     auto server = Server::create(loop, options);
     bool listening = false;
     server->listen(0, std::move(host), [&] { listening = true; });
-    EXPECT_TRUE(settle(loop, [&] { return listening; }));
+    EXPECT_TRUE(runUntil(loop, [&] { return listening; }));
     return server;
   }
 
@@ -146,7 +136,7 @@ class ServerTest : public ::testing::TestWithParam<TestBackend> {
   void closeAndWait(Server& server) {
     bool closed = false;
     server.close([&](const Error*) { closed = true; });
-    EXPECT_TRUE(settle(loop, [&] { return closed; }));
+    EXPECT_TRUE(runUntil(loop, [&] { return closed; }));
   }
 };
 
@@ -179,7 +169,7 @@ TEST_P(ServerTest, DefaultHostIsTheIpv6WildcardWhenIpv6Works) {
       socket->destroy();
     });
     Fd client = connectTcp(address.port);
-    EXPECT_TRUE(settle(loop, [&] { return connected; }));
+    EXPECT_TRUE(runUntil(loop, [&] { return connected; }));
   } else {
     EXPECT_EQ(address.address, "0.0.0.0");  // a machine without IPv6
   }
@@ -192,7 +182,7 @@ TEST_P(ServerTest, ListeningIsEmittedOnALaterTickAndCallsTheCallback) {
   server->listen(0, "127.0.0.1", [&] { heard.push_back("callback"); });
   server->on("listening", [&] { heard.push_back("listener added after listen()"); });
   EXPECT_TRUE(heard.empty());
-  ASSERT_TRUE(settle(loop, [&] { return heard.size() == 2; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return heard.size() == 2; }));
   EXPECT_EQ(heard, (std::vector<std::string>{"callback", "listener added after listen()"}));
   closeAndWait(*server);
 }
@@ -226,7 +216,7 @@ TEST_P(ServerTest, HostNameIsResolvedOffTheLoopThread) {
   bool listening = false;
   server->listen(0, name, [&] { listening = true; });
   EXPECT_FALSE(server->listening());  // the lookup is still running
-  ASSERT_TRUE(settle(loop, [&] { return listening; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return listening; }));
   EXPECT_EQ(server->address().address, expected);
   EXPECT_GT(server->address().port, 0);
   closeAndWait(*server);
@@ -254,7 +244,7 @@ TEST_P(ServerTest, AddressInUseOnLoopbackGivesNodesError) {
   second->on("error", [&](const Error& e) { error = e; });
   second->listen(port, "127.0.0.1");
   EXPECT_FALSE(error) << "the error must come on a later tick";
-  ASSERT_TRUE(settle(loop, [&] { return error.has_value(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return error.has_value(); }));
   EXPECT_EQ(std::string(error->what()), "listen EADDRINUSE: address already in use 127.0.0.1:" + std::to_string(port));
   EXPECT_EQ(error->code(), "EADDRINUSE");
   EXPECT_EQ(error->errnum(), EADDRINUSE);
@@ -273,7 +263,7 @@ TEST_P(ServerTest, AddressInUseOnTheDefaultAddressIsReportedAgainstIt) {
   std::optional<Error> error;
   second->on("error", [&](const Error& e) { error = e; });
   second->listen(taken.port);
-  ASSERT_TRUE(settle(loop, [&] { return error.has_value(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return error.has_value(); }));
   // Node: "listen EADDRINUSE: address already in use :::3000" (or 0.0.0.0:3000 without IPv6).
   EXPECT_EQ(std::string(error->what()),
             "listen EADDRINUSE: address already in use " + taken.address + ":" + std::to_string(taken.port));
@@ -287,7 +277,7 @@ TEST_P(ServerTest, AddressNotAvailableWithPortZeroOmitsThePort) {
   std::optional<Error> error;
   server->on("error", [&](const Error& e) { error = e; });
   server->listen(0, "192.0.2.1");  // TEST-NET-1: not an address of this machine
-  ASSERT_TRUE(settle(loop, [&] { return error.has_value(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return error.has_value(); }));
   EXPECT_EQ(std::string(error->what()), "listen EADDRNOTAVAIL: address not available 192.0.2.1");
   EXPECT_FALSE(error->port().has_value());
 }
@@ -323,7 +313,7 @@ TEST_P(ServerTest, ListenAgainAfterClose) {
   closeAndWait(*server);
   bool listening = false;
   server->listen(0, "127.0.0.1", [&] { listening = true; });
-  ASSERT_TRUE(settle(loop, [&] { return listening; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return listening; }));
   closeAndWait(*server);
 }
 
@@ -370,7 +360,7 @@ TEST_P(ServerTest, CloseStopsAcceptingAtOnceAndWaitsForOpenConnections) {
   server->on("connection", [&](std::shared_ptr<Socket> socket) { accepted = socket; });
   const int port = server->address().port;
   Fd client = connectTcp(port);
-  ASSERT_TRUE(settle(loop, [&] { return accepted != nullptr; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted != nullptr; }));
 
   bool closed = false;
   std::string closeError = "not called";
@@ -383,14 +373,14 @@ TEST_P(ServerTest, CloseStopsAcceptingAtOnceAndWaitsForOpenConnections) {
 
   std::optional<std::size_t> count;
   server->getConnections([&](const Error*, std::size_t n) { count = n; });
-  ASSERT_TRUE(settle(loop, [&] { return count.has_value(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return count.has_value(); }));
   EXPECT_EQ(*count, 1u);
   EXPECT_FALSE(closed) << "'close' must wait for the open connection";
 
   bool socketClosed = false;
   accepted->on("close", [&] { socketClosed = true; });
   client.reset();  // the accepted socket reads EOF, ends, and closes
-  ASSERT_TRUE(settle(loop, [&] { return closed; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return closed; }));
   EXPECT_TRUE(socketClosed);
   EXPECT_EQ(closeError, "none");
 }
@@ -411,7 +401,7 @@ TEST_P(ServerTest, CloseFromTheConnectionListenerAfterDroppingTheLastPointer) {
   const int port = weak.lock()->address().port;
   Fd first = connectTcp(port);
   Fd second = connectTcp(port);  // pending in the same accept batch: must not be accepted
-  ASSERT_TRUE(settle(loop, [&] { return closed; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return closed; }));
   EXPECT_EQ(connections, 1);
   EXPECT_TRUE(weak.expired());
   EXPECT_TRUE(seesConnectionClosed(second));
@@ -430,7 +420,7 @@ TEST_P(ServerTest, ListeningServerKeepsItselfAliveUntilClose) {
   }
   ASSERT_FALSE(weak.expired());
   Fd client = connectTcp(weak.lock()->address().port);
-  ASSERT_TRUE(settle(loop, [&] { return connections == 1; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return connections == 1; }));
   closeAndWait(*weak.lock());
   EXPECT_TRUE(weak.expired());
 }
@@ -444,7 +434,7 @@ TEST_P(ServerTest, EmitsOneConnectionPerClientWithItsAddress) {
   const int port = server->address().port;
   std::vector<Fd> clients;
   for (int i = 0; i < 3; ++i) clients.push_back(connectTcp(port));
-  ASSERT_TRUE(settle(loop, [&] { return accepted.size() == 3; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted.size() == 3; }));
   std::vector<int> clientPorts, remotePorts;
   for (auto& client : clients) clientPorts.push_back(localPortOf(client));
   for (auto& socket : accepted) {
@@ -460,7 +450,7 @@ TEST_P(ServerTest, EmitsOneConnectionPerClientWithItsAddress) {
     count = n;
   });
   EXPECT_FALSE(count) << "getConnections answers on the next tick";
-  ASSERT_TRUE(settle(loop, [&] { return count.has_value(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return count.has_value(); }));
   EXPECT_EQ(*count, 3u);
 
   for (auto& socket : accepted) socket->destroy();
@@ -475,7 +465,7 @@ TEST_P(ServerTest, ConnectionListenerGivenAtCreation) {
   });
   server->listen(0, "127.0.0.1");
   Fd client = connectTcp(server->address().port);
-  ASSERT_TRUE(settle(loop, [&] { return connections == 1; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return connections == 1; }));
   EXPECT_TRUE(seesConnectionClosed(client));
   closeAndWait(*server);
 }
@@ -491,9 +481,9 @@ TEST_P(ServerTest, MaxConnectionsDropsTheExtraClientWithItsAddresses) {
   const int port = server->address().port;
 
   Fd first = connectTcp(port);
-  ASSERT_TRUE(settle(loop, [&] { return accepted.size() == 1; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted.size() == 1; }));
   Fd second = connectTcp(port);
-  ASSERT_TRUE(settle(loop, [&] { return drops.size() == 1; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return drops.size() == 1; }));
   EXPECT_EQ(accepted.size(), 1u);
   EXPECT_EQ(drops[0].localAddress, "127.0.0.1");
   EXPECT_EQ(drops[0].localPort, port);
@@ -505,7 +495,7 @@ TEST_P(ServerTest, MaxConnectionsDropsTheExtraClientWithItsAddresses) {
 
   std::optional<std::size_t> count;
   server->getConnections([&](const Error*, std::size_t n) { count = n; });
-  ASSERT_TRUE(settle(loop, [&] { return count.has_value(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return count.has_value(); }));
   EXPECT_EQ(*count, 1u);
 
   accepted[0]->destroy();
@@ -524,10 +514,10 @@ TEST_P(ServerTest, MaxConnectionsZeroRefusesEveryConnectionAndNegativeMeansNoLim
   const int port = server->address().port;
   server->setMaxConnections(0);
   Fd refused = connectTcp(port);
-  ASSERT_TRUE(settle(loop, [&] { return drops == 1; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return drops == 1; }));
   server->setMaxConnections(-1);
   Fd admitted = connectTcp(port);
-  ASSERT_TRUE(settle(loop, [&] { return connections == 1; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return connections == 1; }));
   EXPECT_EQ(drops, 1);
   closeAndWait(*server);
 }
@@ -541,7 +531,7 @@ TEST_P(ServerTest, ServerOptionsReachTheAcceptedSocket) {
   auto server = listeningServer(options);
   server->on("connection", [&](std::shared_ptr<Socket> socket) { accepted = socket; });
   Fd client = connectTcp(server->address().port);
-  ASSERT_TRUE(settle(loop, [&] { return accepted != nullptr; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted != nullptr; }));
   EXPECT_EQ(accepted->writableHighWaterMark(), 1234u);
   EXPECT_TRUE(accepted->isPaused());
   accepted->destroy();
@@ -573,11 +563,11 @@ TEST_P(ServerTest, UnixSocketListensAcceptsAndRemovesItsFileOnClose) {
   auto server = Server::create(loop, {}, [&](std::shared_ptr<Socket> socket) { accepted = socket; });
   bool listening = false;
   server->listen(path.str(), [&] { listening = true; });
-  ASSERT_TRUE(settle(loop, [&] { return listening; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return listening; }));
   EXPECT_EQ(server->address(), (AddressInfo{path.str(), "", 0}));
   Fd client = connectUnix(path.str());
   ASSERT_GE(client.get(), 0);
-  ASSERT_TRUE(settle(loop, [&] { return accepted != nullptr; }));
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted != nullptr; }));
   accepted->destroy();
   EXPECT_TRUE(seesConnectionClosed(client));
   closeAndWait(*server);
@@ -598,7 +588,7 @@ TEST_P(ServerTest, StaleSocketFileGivesAddressInUseAndIsLeftAlone) {
   std::optional<Error> error;
   server->on("error", [&](const Error& e) { error = e; });
   server->listen(path.str());
-  ASSERT_TRUE(settle(loop, [&] { return error.has_value(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return error.has_value(); }));
   EXPECT_EQ(std::string(error->what()), "listen EADDRINUSE: address already in use " + path.str());
   EXPECT_EQ(error->code(), "EADDRINUSE");
   EXPECT_EQ(error->address(), path.str());
@@ -612,7 +602,7 @@ TEST_P(ServerTest, UnixPathInAMissingDirectoryGivesNodesEacces) {
   std::optional<Error> error;
   server->on("error", [&](const Error& e) { error = e; });
   server->listen(path);
-  ASSERT_TRUE(settle(loop, [&] { return error.has_value(); }));
+  ASSERT_TRUE(runUntil(loop, [&] { return error.has_value(); }));
   EXPECT_EQ(std::string(error->what()), "listen EACCES: permission denied " + path);
 }
 
@@ -666,7 +656,7 @@ std::string exhaustionScenario(const TestBackend& backend) {
   // path of the loop once while descriptors are plentiful: the sanitizers' checks of a virtual call
   // need a spare descriptor the first time they see a type (and are cached afterwards).
   Fd warmUp = connectTcp(port);
-  if (!settle(loop, [&] { return connections == 1; })) return "the first connection was not served";
+  if (!runUntil(loop, [&] { return connections == 1; })) return "the first connection was not served";
 
   // Two connections wait in the backlog; then every remaining descriptor is taken.
   Fd waiting1 = connectTcp(port);
@@ -700,10 +690,10 @@ std::string exhaustionScenario(const TestBackend& backend) {
   // With descriptors free again, new clients are served.
   fillers.clear();
   Fd later = connectTcp(port);
-  if (!settle(loop, [&] { return connections == 2; })) return "no connection after descriptors were freed";
+  if (!runUntil(loop, [&] { return connections == 2; })) return "no connection after descriptors were freed";
   bool closed = false;
   server->close([&](const Error*) { closed = true; });
-  if (!settle(loop, [&] { return closed; })) return "the server did not close";
+  if (!runUntil(loop, [&] { return closed; })) return "the server did not close";
   return "";
 }
 

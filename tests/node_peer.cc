@@ -21,7 +21,7 @@
 namespace reactor::testing_support {
 namespace {
 
-// Runs before every script. `out` prints one line (stdout is synchronous for pipes on POSIX, so
+// Runs before every script. `out` prints one line (Node writes to a pipe synchronously on Linux, so
 // a line printed right before process.exit() is not lost). stdin carries the test's commands, one
 // per line, to the listeners registered with onCommand(); it is unreferenced, so it does not keep
 // the process alive, and its EOF (the test process went away) makes the process exit.
@@ -219,9 +219,6 @@ std::optional<std::string> NodePeer::lineStartingWith(std::string_view prefix) c
 }
 
 std::optional<std::string> NodePeer::waitForLine(std::string_view prefix, std::chrono::milliseconds limit) {
-  // Ticks the caller queued outside any callback run first in the next iteration, whose poll must
-  // not then block on their account: an immediate keeps it from waiting.
-  loop_.setImmediate([] {});
   runUntil(loop_, [&] { return lineStartingWith(prefix).has_value() || outputEnded(); }, limit);
   return lineStartingWith(prefix);
 }
