@@ -70,6 +70,8 @@ BENCH_MIN_TIME ?= 0.2
 DEBIAN_PACKAGES := g++ make libgtest-dev libgmock-dev libbenchmark-dev
 
 .PHONY: all test bench deps install clean
+# Objects are never deleted as intermediates: a second make with nothing changed does nothing.
+.SECONDARY:
 .DEFAULT_GOAL := all
 all: $(LIBS) $(BENCH_BIN) $(TOOL_BIN)
 
