@@ -218,6 +218,9 @@ inline std::shared_ptr<Socket> connect(int port, std::string host = "localhost",
                                        std::function<void()> connectListener = {}) {
   return createConnection(port, std::move(host), std::move(connectListener));
 }
+inline std::shared_ptr<Socket> connect(std::string path, std::function<void()> connectListener = {}) {
+  return createConnection(std::move(path), std::move(connectListener));
+}
 inline std::shared_ptr<Socket> connect(const ConnectOptions& options, std::function<void()> connectListener = {}) {
   return createConnection(options, std::move(connectListener));
 }

@@ -4,7 +4,11 @@
 
 #include <gtest/gtest.h>
 #include <unistd.h>
+#if defined(__GLIBC__)
+#include <malloc.h>
+#endif
 
+#include <cstdio>
 #include <string>
 #include <vector>
 
@@ -385,6 +389,35 @@ TEST_P(SocketTest, HostNameIsLookedUpOffTheLoop) {
   server->close();
   EXPECT_TRUE(runToCompletion(loop));
 }
+
+#if defined(__GLIBC__) && !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+// What an idle accepted connection costs in user-space memory: the Socket, its control block and
+// its slot in the loop's descriptor table; no read buffer (the loop lends one per read).
+TEST_P(SocketTest, IdleConnectionCostsLittleHeap) {
+  constexpr int kConnections = 200;
+  int accepted = 0;
+  auto server = Server::create(loop, {}, [&](std::shared_ptr<Socket>) { ++accepted; });
+  listenOnLoopback(*server);
+  std::vector<std::shared_ptr<Socket>> clients;
+  auto connectMore = [&](int count) {
+    for (int i = 0; i < count; ++i) clients.push_back(connectTo(server->address().port));
+    const int target = accepted + count;
+    ASSERT_TRUE(runUntil(loop, [&] { return accepted == target; }));
+  };
+  connectMore(kConnections);  // warm up: descriptor table and loop buffers grow once
+  // Both ends of each new connection live in this process: measure them together, halve.
+  const std::size_t before = mallinfo2().uordblks;
+  connectMore(kConnections);
+  const std::size_t after = mallinfo2().uordblks;
+  const double perConnection = static_cast<double>(after - before) / kConnections / 2;
+  RecordProperty("heap_bytes_per_idle_connection", std::to_string(perConnection));
+  std::printf("heap per idle connection: %.0f bytes\n", perConnection);
+  EXPECT_LT(perConnection, 1024);
+  for (auto& client : clients) client->destroy();
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+#endif
 
 TEST_P(SocketTest, UnknownHostFailsWithEnotfound) {
   auto client = Socket::create(loop);
