@@ -69,20 +69,27 @@ BENCH_MIN_TIME ?= 0.2
 # Debian packages a fresh machine needs (installed by `make deps`, skipped when present).
 DEBIAN_PACKAGES := g++ make libgtest-dev libgmock-dev libbenchmark-dev
 
-.PHONY: all test bench deps install clean
+.PHONY: all test bench deps bench-deps install clean
 # Objects are never deleted as intermediates: a second make with nothing changed does nothing.
 .SECONDARY:
 .DEFAULT_GOAL := all
 all: $(LIBS) $(BENCH_BIN) $(TOOL_BIN)
 
+# $(call install_missing,PACKAGES): apt-get installs those of PACKAGES that are not installed.
+# sudo (when not root) would drop DEBIAN_FRONTEND from the environment, so env sets it after.
+install_missing = missing=$$(for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	if [ -z "$$missing" ]; then echo "already installed: $(1)"; else \
+	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); echo "installing:" $$missing; \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get update -q && \
+	  $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi
+
 deps:
-	@missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
-	if [ -n "$$missing" ]; then \
-	  sudo=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
-	  echo "installing:" $$missing; \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get update -q && \
-	  DEBIAN_FRONTEND=noninteractive $$sudo apt-get install -y -q $$missing; \
-	else echo "all build dependencies are installed"; fi
+	@$(call install_missing,$(DEBIAN_PACKAGES))
+
+# The peers of the side-by-side benchmark (bench/peers/), and what they need.
+include bench/peers.mk
+bench-deps:
+	@$(call install_missing,$(PEERS_DEBIAN_PACKAGES) $(if $(shell command -v node),,nodejs))
 
 $(BUILD)/obj/%.o: %.cc
 	@mkdir -p $(@D)
@@ -122,7 +129,7 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
 
-bench: $(BENCH_BIN)
+bench: $(BENCH_BIN) peers
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_min_time=$(BENCH_MIN_TIME) || exit 1; done
 
 # --- install: headers, static libraries, pkg-config file ------------------------------------------
