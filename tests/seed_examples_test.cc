@@ -5,11 +5,7 @@
 // equivalent). Each child's stdout is a pipe read with poll() against a deadline: no sleeping, and
 // a hung child fails the test instead of hanging it. Children are killed and reaped by PID when
 // the test ends, pass or fail.
-#include <fcntl.h>
 #include <netinet/in.h>
-#include <poll.h>
-#include <signal.h>
-#include <spawn.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -17,27 +13,20 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
-#include <climits>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <system_error>
 #include <vector>
 
-extern char** environ;
+#include "tests/child_process.h"
 
 namespace {
 
-using Clock = std::chrono::steady_clock;
 using namespace std::chrono_literals;
-
-std::string siblingBinary(const std::string& relative) {
-  char self[PATH_MAX];
-  const ssize_t length = readlink("/proc/self/exe", self, sizeof self - 1);
-  if (length <= 0) return relative;
-  std::string path(self, static_cast<std::size_t>(length));
-  return path.substr(0, path.rfind('/') + 1) + relative;
-}
+using testing_support::ChildProcess;
+using testing_support::Clock;
+using testing_support::siblingBinary;
 
 // A TCP port nobody listens on right now: bound to port 0, read back, released.
 int freePort() {
@@ -53,106 +42,6 @@ int freePort() {
   close(fd);
   return ntohs(address.sin_port);
 }
-
-// A child process whose stdout is collected line by line. Killed (SIGKILL) and reaped on
-// destruction unless it has exited already.
-class ChildProcess {
- public:
-  ChildProcess(const std::string& program, const std::vector<std::string>& args) {
-    int fds[2];
-    if (pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe2");
-    output_ = fds[0];
-    posix_spawn_file_actions_t actions;
-    posix_spawn_file_actions_init(&actions);
-    posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
-    std::vector<std::string> argvStorage{program};
-    argvStorage.insert(argvStorage.end(), args.begin(), args.end());
-    std::vector<char*> argv;
-    for (auto& arg : argvStorage) argv.push_back(arg.data());
-    argv.push_back(nullptr);
-    const int err = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&actions);
-    close(fds[1]);
-    if (err != 0) {
-      close(output_);
-      throw std::system_error(err, std::generic_category(), "posix_spawn " + program);
-    }
-  }
-  ~ChildProcess() {
-    if (pid_ > 0 && !exitStatus_) {
-      kill(pid_, SIGKILL);
-      waitpid(pid_, nullptr, 0);
-    }
-    close(output_);
-  }
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  const std::vector<std::string>& lines() const { return lines_; }
-  bool printed(std::string_view line) const {
-    for (const auto& printedLine : lines_) {
-      if (printedLine == line) return true;
-    }
-    return false;
-  }
-
-  // Reads until `line` has been printed (true), or stdout ends or the deadline passes (false).
-  bool waitForLine(std::string_view line, Clock::time_point deadline) {
-    while (!printed(line)) {
-      if (!readSome(deadline)) return false;
-    }
-    return true;
-  }
-
-  // Reads to the end of stdout and reaps the process; its exit status, or nullopt at the deadline.
-  std::optional<int> waitForExit(Clock::time_point deadline) {
-    while (readSome(deadline)) {
-    }
-    if (!endOfOutput_) return std::nullopt;
-    int status = 0;
-    if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
-    exitStatus_ = status;
-    return status;
-  }
-
-  std::string transcript() const {
-    std::string text;
-    for (const auto& line : lines_) text += "  | " + line + "\n";
-    return text + (pending_.empty() ? "" : "  | " + pending_ + " (no newline)\n");
-  }
-
- private:
-  // One read, waiting at most until the deadline; false at end of output or at the deadline.
-  bool readSome(Clock::time_point deadline) {
-    if (endOfOutput_) return false;
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
-    if (left <= 0ms) return false;
-    pollfd watched{output_, POLLIN, 0};
-    const int ready = poll(&watched, 1, static_cast<int>(left.count()));
-    if (ready < 0 && errno == EINTR) return true;
-    if (ready <= 0) return false;
-    char buffer[4096];
-    const ssize_t n = read(output_, buffer, sizeof buffer);
-    if (n < 0 && errno == EINTR) return true;
-    if (n <= 0) {
-      endOfOutput_ = true;
-      return false;
-    }
-    pending_.append(buffer, static_cast<std::size_t>(n));
-    for (std::size_t newline; (newline = pending_.find('\n')) != std::string::npos;) {
-      lines_.push_back(pending_.substr(0, newline));
-      pending_.erase(0, newline + 1);
-    }
-    return true;
-  }
-
-  pid_t pid_ = -1;
-  int output_ = -1;
-  std::string pending_;
-  std::vector<std::string> lines_;
-  bool endOfOutput_ = false;
-  std::optional<int> exitStatus_;
-};
 
 TEST(SeedExamples, ClientAndServerPrintWhatTheNodeProgramsPrint) {
   const auto deadline = Clock::now() + 10s;

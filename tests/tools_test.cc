@@ -1,0 +1,94 @@
+// The command-line tools run as real processes: echo-server's first line, echo and discard modes,
+// option errors, and a clean exit on SIGTERM.
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gtest/gtest.h>
+
+#include <chrono>
+#include <optional>
+#include <string>
+
+#include "tests/child_process.h"
+
+namespace {
+
+using namespace std::chrono_literals;
+using testing_support::ChildProcess;
+using testing_support::Clock;
+using testing_support::siblingBinary;
+
+constexpr std::string_view kListeningOn = "listening on 127.0.0.1:";
+
+// A blocking client socket connected to 127.0.0.1:port, with a receive timeout as a deadline.
+int connectTo(int port) {
+  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  timeval timeout{5, 0};
+  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  return fd;
+}
+
+int portFrom(const std::string& line) { return std::stoi(line.substr(kListeningOn.size())); }
+
+TEST(EchoServerTool, EchoesEveryByteAndExitsCleanlyOnSigterm) {
+  const auto deadline = Clock::now() + 10s;
+  ChildProcess server(siblingBinary("echo-server"), {"--port", "0"});
+  auto listening = server.waitForLineStartingWith(kListeningOn, deadline);
+  ASSERT_TRUE(listening) << server.transcript();
+  EXPECT_EQ(server.lines().front(), *listening);  // the first line, as documented
+  const int fd = connectTo(portFrom(*listening));
+  std::string sent(256 * 1024, '\0');
+  for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7 + i / 251);
+  ASSERT_EQ(send(fd, sent.data(), sent.size(), MSG_NOSIGNAL), static_cast<ssize_t>(sent.size()));
+  shutdown(fd, SHUT_WR);
+  std::string received;
+  char buffer[65536];
+  for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) received.append(buffer, static_cast<std::size_t>(n));
+  close(fd);
+  EXPECT_TRUE(received == sent) << "received " << received.size() << " of " << sent.size() << " bytes";
+  server.signal(SIGTERM);
+  std::optional<int> status = server.waitForExit(deadline);
+  ASSERT_TRUE(status) << server.transcript();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "status " << *status;
+}
+
+TEST(EchoServerTool, DiscardModeSendsNothingBack) {
+  const auto deadline = Clock::now() + 10s;
+  ChildProcess server(siblingBinary("echo-server"), {"--mode", "discard"});
+  auto listening = server.waitForLineStartingWith(kListeningOn, deadline);
+  ASSERT_TRUE(listening) << server.transcript();
+  const int fd = connectTo(portFrom(*listening));
+  ASSERT_EQ(send(fd, "dropped", 7, MSG_NOSIGNAL), 7);
+  shutdown(fd, SHUT_WR);
+  char byte;
+  EXPECT_EQ(read(fd, &byte, 1), 0);  // end of stream, no data
+  close(fd);
+}
+
+TEST(EchoServerTool, HelpAndBadOptions) {
+  const auto deadline = Clock::now() + 10s;
+  ChildProcess help(siblingBinary("echo-server"), {"--help"});
+  std::optional<int> status = help.waitForExit(deadline);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  EXPECT_TRUE(help.lineStartingWith("usage: echo-server")) << help.transcript();
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"--port", "70000"}, {"--mode", "loud"}, {"--nonsense"}, {"--port"}}) {
+    ChildProcess server(siblingBinary("echo-server"), bad);
+    status = server.waitForExit(deadline);
+    ASSERT_TRUE(status) << bad.front();
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << bad.front() << " status " << *status;
+  }
+}
+
+}  // namespace
