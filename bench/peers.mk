@@ -45,14 +45,14 @@ ifneq ($(filter asio_echo,$(PEERS_SKIPPED)),)
 	@echo "peers: skipping asio_echo: $(PEERS_ASIO_HEADER) not found (make bench-deps installs libasio-dev)"
 endif
 
-$(PEERS_DIR)/raw_epoll_echo: bench/peers/raw_epoll_echo.c
+$(PEERS_DIR)/raw_epoll_echo: bench/peers/raw_epoll_echo.c bench/peers/peer_args.h
 	@mkdir -p $(@D)
 	$(CC) $(PEERS_CFLAGS) $< $(LDFLAGS) -o $@
 
-$(PEERS_DIR)/libuv_echo: bench/peers/libuv_echo.c
+$(PEERS_DIR)/libuv_echo: bench/peers/libuv_echo.c bench/peers/peer_args.h
 	@mkdir -p $(@D)
 	$(CC) $(PEERS_CFLAGS) $(PEERS_LIBUV_CFLAGS) $< $(LDFLAGS) $(PEERS_LIBUV_LIBS) -o $@
 
-$(PEERS_DIR)/asio_echo: bench/peers/asio_echo.cc
+$(PEERS_DIR)/asio_echo: bench/peers/asio_echo.cc bench/peers/peer_args.h
 	@mkdir -p $(@D)
 	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $< $(LDFLAGS) -o $@

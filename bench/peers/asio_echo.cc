@@ -24,6 +24,8 @@
 #include <string_view>
 #include <utility>
 
+#include "peer_args.h"
+
 namespace {
 
 using asio::ip::tcp;
@@ -85,35 +87,14 @@ class Server {
   tcp::acceptor acceptor_;
 };
 
-void usage(std::FILE* out) {
-  std::fputs(
-      "usage: asio_echo [--port N] [--mode echo|discard]\n"
-      "  Standalone Asio echo server on 127.0.0.1.\n"
-      "  --port N     port to listen on; 0 (default) picks a free one\n"
-      "  --mode M     echo (default): write every byte back; discard: read and drop\n",
-      out);
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
-  int port = 0;
-  for (int i = 1; i < argc; ++i) {
-    std::string_view arg = argv[i];
-    if (arg == "--port" && i + 1 < argc) {
-      port = std::atoi(argv[++i]);
-    } else if (arg == "--mode" && i + 1 < argc) {
-      std::string_view mode = argv[++i];
-      if (mode == "echo") discard = false;
-      else if (mode == "discard") discard = true;
-      else return usage(stderr), 2;
-    } else if (arg == "--help" || arg == "-h") {
-      return usage(stdout), 0;
-    } else {
-      return usage(stderr), 2;
-    }
-  }
-  if (port < 0 || port > 65535) return usage(stderr), 2;
+  peer_args args;
+  const int status = peer_parse_args(argc, argv, "asio_echo", "Standalone Asio echo server on 127.0.0.1.", &args);
+  if (status >= 0) return status;
+  const int port = args.port;
+  discard = args.discard != 0;
 
   try {
     asio::io_context io(1);

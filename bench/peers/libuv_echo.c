@@ -20,6 +20,8 @@
 #include <string.h>
 #include <uv.h>
 
+#include "peer_args.h"
+
 enum { READ_SIZE = 64 * 1024 };
 
 struct pending_write {
@@ -120,33 +122,12 @@ static void on_signal(uv_signal_t *watcher, int signum) {
   uv_walk(loop, close_any, NULL); /* every connection; the loop then runs out of handles */
 }
 
-static void usage(FILE *out) {
-  fputs("usage: libuv_echo [--port N] [--mode echo|discard]\n"
-        "  libuv echo server on 127.0.0.1.\n"
-        "  --port N     port to listen on; 0 (default) picks a free one\n"
-        "  --mode M     echo (default): write every byte back; discard: read and drop\n",
-        out);
-}
-
 int main(int argc, char **argv) {
-  int port = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-      port = atoi(argv[++i]);
-    } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
-      const char *m = argv[++i];
-      if (strcmp(m, "echo") == 0) discard = 0;
-      else if (strcmp(m, "discard") == 0) discard = 1;
-      else { usage(stderr); return 2; }
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (port < 0 || port > 65535) { usage(stderr); return 2; }
+  struct peer_args args;
+  const int status = peer_parse_args(argc, argv, "libuv_echo", "libuv echo server on 127.0.0.1.", &args);
+  if (status >= 0) return status;
+  const int port = args.port;
+  discard = args.discard;
 
   loop = uv_default_loop();
   uv_tcp_init(loop, &server);

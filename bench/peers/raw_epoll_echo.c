@@ -25,6 +25,8 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "peer_args.h"
+
 enum { READ_SIZE = 64 * 1024, MAX_EVENTS = 256 };
 
 struct conn {
@@ -123,33 +125,12 @@ static void on_writable(struct conn *c) {
   set_interest(c, EPOLLIN);
 }
 
-static void usage(FILE *out) {
-  fputs("usage: raw_epoll_echo [--port N] [--mode echo|discard]\n"
-        "  Level-triggered epoll echo server on 127.0.0.1 (the benchmark's floor).\n"
-        "  --port N     port to listen on; 0 (default) picks a free one\n"
-        "  --mode M     echo (default): write every byte back; discard: read and drop\n",
-        out);
-}
-
 int main(int argc, char **argv) {
-  int port = 0;
-  for (int i = 1; i < argc; i++) {
-    if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
-      port = atoi(argv[++i]);
-    } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
-      const char *m = argv[++i];
-      if (strcmp(m, "echo") == 0) discard = 0;
-      else if (strcmp(m, "discard") == 0) discard = 1;
-      else { usage(stderr); return 2; }
-    } else if (strcmp(argv[i], "--help") == 0 || strcmp(argv[i], "-h") == 0) {
-      usage(stdout);
-      return 0;
-    } else {
-      usage(stderr);
-      return 2;
-    }
-  }
-  if (port < 0 || port > 65535) { usage(stderr); return 2; }
+  struct peer_args args;
+  const int status = peer_parse_args(argc, argv, "raw_epoll_echo", "Level-triggered epoll echo server on 127.0.0.1 (the benchmark's floor).", &args);
+  if (status >= 0) return status;
+  const int port = args.port;
+  discard = args.discard;
 
   /* The signals stay blocked except inside epoll_pwait(), so one cannot slip in between the
    * check of `stopping` and the wait. No SA_RESTART: the wait returns EINTR. */
