@@ -90,9 +90,8 @@ class EventEmitter {
 
   std::size_t listenerCount(std::string_view event) const {
     const std::size_t index = indexOf(event);
-    auto counted = [&](const auto& l) { return l->event == index && l->call; };
-    return static_cast<std::size_t>(std::count_if(listeners_.begin(), listeners_.end(), counted) +
-                                    std::count_if(deferredPrepends_.begin(), deferredPrepends_.end(), counted));
+    return static_cast<std::size_t>(std::count_if(listeners_.begin(), listeners_.end(),
+                                                  [&](const auto& l) { return l->event == index && l->call; }));
   }
 
  protected:
@@ -142,6 +141,7 @@ class EventEmitter {
   struct Listener {
     std::size_t event;
     bool once;
+    bool deferredPrepend;  // prepended during an emit: moves to the front when it ends
     ListenerId id;
     std::function<void(void*)> call;  // empty once removed; the node is freed outside any emit
   };
@@ -168,15 +168,16 @@ class EventEmitter {
     std::function<void(void*)> call;
     std::size_t position = 0;
     ((position++ == index ? (call = wrap<Events>(std::forward<F>(listener), event), 0) : 0), ...);
-    auto node = std::make_unique<Listener>(Listener{index, once, id, std::move(call)});
-    if (!prepend) {
-      listeners_.push_back(std::move(node));
-    } else if (emitDepth_ > 0) {
-      deferredPrepends_.push_back(std::move(node));  // inserting now would shift the emit's indices
-      needsCompaction_ = true;
-    } else {
+    // A prepend during an emit would shift the emit's indices: it is appended, marked, and moved
+    // to the front when the emit is over.
+    const bool deferPrepend = prepend && emitDepth_ > 0;
+    auto node = std::make_unique<Listener>(Listener{index, once, deferPrepend, id, std::move(call)});
+    if (prepend && !deferPrepend) {
       listeners_.insert(listeners_.begin(), std::move(node));
+    } else {
+      listeners_.push_back(std::move(node));
     }
+    needsCompaction_ = needsCompaction_ || deferPrepend;
     listenerAdded(event);
     return id;
   }
@@ -201,12 +202,10 @@ class EventEmitter {
   // Removes listeners of `event` (any event: kAnyEvent) with this id (any id: 0).
   bool removeWhere(std::size_t event, ListenerId id) {
     bool removed = false;
-    for (auto* list : {&listeners_, &deferredPrepends_}) {
-      for (auto& listener : *list) {
-        if ((event == kAnyEvent || listener->event == event) && (id == 0 || listener->id == id) && listener->call) {
-          listener->call = nullptr;
-          removed = true;
-        }
+    for (auto& listener : listeners_) {
+      if ((event == kAnyEvent || listener->event == event) && (id == 0 || listener->id == id) && listener->call) {
+        listener->call = nullptr;
+        removed = true;
       }
     }
     needsCompaction_ = needsCompaction_ || removed;
@@ -215,16 +214,17 @@ class EventEmitter {
   }
 
   void compact() {
-    // The latest prepend goes first, as if each had been inserted at the front when it was made.
-    listeners_.insert(listeners_.begin(), std::make_move_iterator(deferredPrepends_.rbegin()),
-                      std::make_move_iterator(deferredPrepends_.rend()));
-    deferredPrepends_.clear();
     std::erase_if(listeners_, [](const auto& listener) { return !listener->call; });
+    // Deferred prepends go to the front, the latest first, as if each had been inserted there.
+    auto deferred = std::stable_partition(listeners_.begin(), listeners_.end(),
+                                          [](const auto& listener) { return !listener->deferredPrepend; });
+    std::reverse(deferred, listeners_.end());
+    for (auto it = deferred; it != listeners_.end(); ++it) (*it)->deferredPrepend = false;
+    std::rotate(listeners_.begin(), deferred, listeners_.end());
     needsCompaction_ = false;
   }
 
   std::vector<std::unique_ptr<Listener>> listeners_;
-  std::vector<std::unique_ptr<Listener>> deferredPrepends_;  // prepended during an emit
   ListenerId lastId_ = 0;
   unsigned emitDepth_ = 0;
   bool needsCompaction_ = false;  // removed listeners or deferred prepends are waiting

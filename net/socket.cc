@@ -329,7 +329,7 @@ void Socket::updateInterest() {
   } else if (state_ == State::kOpen) {
     // Before anyone listens, one read is taken and kept (Node's readable buffer); then reading
     // waits, so the kernel applies flow control and an end of stream is still noticed.
-    const bool wantRead = flowing_ != Flowing::kNo && unconsumed_.empty();
+    const bool wantRead = flowing_ != Flowing::kNo && !unconsumed_;
     if (wantRead && !readEnded_) interest |= reactor::kWantRead;
     if (queueHead_ < queue_.size()) interest |= reactor::kWantWrite;
   }
@@ -345,7 +345,7 @@ void Socket::readOnce() {
     if (flowing_ == Flowing::kYes) {
       emit<"data">(data);
     } else {
-      unconsumed_.append(data);
+      unconsumed_ = std::make_unique<std::string>(data);
       updateInterest();
     }
     return;
@@ -381,13 +381,12 @@ Socket& Socket::pause() {
 
 Socket& Socket::resume() {
   flowing_ = Flowing::kYes;
-  if (!unconsumed_.empty()) {
+  if (unconsumed_) {
     // Delivered on the next tick, as Node's resume() does, so listeners added after it hear it.
     loop_.nextTick([self = shared_from_this()] {
-      if (self->flowing_ != Flowing::kYes || self->unconsumed_.empty()) return;
-      const std::string data = std::move(self->unconsumed_);
-      self->unconsumed_.clear();
-      self->emit<"data">(std::string_view(data));
+      if (self->flowing_ != Flowing::kYes || !self->unconsumed_) return;
+      const std::unique_ptr<std::string> data = std::move(self->unconsumed_);
+      self->emit<"data">(std::string_view(*data));
       self->updateInterest();
     });
     return *this;

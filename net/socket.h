@@ -194,7 +194,7 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   int keepAliveInitialDelay_ = 0;
   std::size_t highWaterMark_;
   std::size_t queuedBytes_ = 0;
-  std::string unconsumed_;  // read before any 'data' listener (empty, unallocated, when idle)
+  std::unique_ptr<std::string> unconsumed_;  // one read taken before any 'data' listener; null when idle
   std::vector<PendingWrite> queue_;
   std::size_t queueHead_ = 0;  // queue_[0, queueHead_) are sent, awaiting removal
   std::uint64_t bytesRead_ = 0;

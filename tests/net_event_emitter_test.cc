@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace net {
@@ -86,6 +87,22 @@ TEST(EventEmitter, ListenersAddedDuringAnEmitWaitForTheNextOne) {
   emitter.emit<"bare">();
   EXPECT_EQ(late, 0);
   EXPECT_EQ(emitter.listenerCount("bare"), 3u);
+}
+
+TEST(EventEmitter, PrependsDuringAnEmitGoToTheFrontAfterIt) {
+  Emitter emitter;
+  std::string order;
+  bool first = true;
+  emitter.on("bare", [&] {
+    order += 'a';
+    if (!std::exchange(first, false)) return;
+    emitter.prependListener("bare", [&] { order += 'b'; });
+    emitter.prependListener("bare", [&] { order += 'c'; });
+  });
+  emitter.emit<"bare">();
+  EXPECT_EQ(order, "a");
+  emitter.emit<"bare">();
+  EXPECT_EQ(order, "acba");  // as if each had been prepended at once: the latest first
 }
 
 TEST(EventEmitter, ListenerRemovedDuringAnEmitIsNotCalledLater) {
