@@ -89,8 +89,16 @@ std::shared_ptr<Socket> Socket::create(SocketOptions options) {
   return create(reactor::Loop::forThisThread(), std::move(options));
 }
 
+std::shared_ptr<Socket> Socket::allocate(reactor::Loop& loop, const SocketOptions& options) {
+  // One allocation for the socket and its control block (the constructor is private).
+  struct Allocated : Socket {
+    Allocated(reactor::Loop& loop, const SocketOptions& options) : Socket(loop, options) {}
+  };
+  return std::make_shared<Allocated>(loop, options);
+}
+
 std::shared_ptr<Socket> Socket::create(reactor::Loop& loop, SocketOptions options) {
-  std::shared_ptr<Socket> socket(new Socket(loop, options));
+  std::shared_ptr<Socket> socket = allocate(loop, options);
   if (options.fd >= 0) {
     int type = 0;
     socklen_t length = sizeof type;
@@ -110,7 +118,7 @@ std::shared_ptr<Socket> Socket::create(reactor::Loop& loop, SocketOptions option
 
 std::shared_ptr<Socket> Socket::fromAccepted(reactor::Loop& loop, int fd, const SocketOptions& options,
                                              std::weak_ptr<Server> server, bool paused) {
-  std::shared_ptr<Socket> socket(new Socket(loop, options));
+  std::shared_ptr<Socket> socket = allocate(loop, options);
   socket->fd_ = fd;
   socket->server_ = std::move(server);
   if (paused) socket->flowing_ = Flowing::kNo;

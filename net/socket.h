@@ -153,6 +153,7 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   struct Connector;  // name lookup and the connection attempts, alive while connecting
 
   Socket(reactor::Loop& loop, const SocketOptions& options);
+  static std::shared_ptr<Socket> allocate(reactor::Loop& loop, const SocketOptions& options);
   // A connection accepted by `server`, open from the start.
   static std::shared_ptr<Socket> fromAccepted(reactor::Loop& loop, int fd, const SocketOptions& options,
                                               std::weak_ptr<Server> server, bool paused);
