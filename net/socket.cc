@@ -184,23 +184,50 @@ Socket& Socket::connect(const ConnectOptions& options, std::function<void()> con
 }
 
 void Socket::startLookup(const std::string& host, int family) {
-  lookup(loop_, host, family, [weak = weak_from_this(), host](LookupResult result) {
+  const LookupFunction custom = connector_->options.lookup;  // a copy: done() may end the connector
+  if (!custom) {
+    lookup(loop_, host, family, [weak = weak_from_this(), host](LookupResult result) {
+      if (auto socket = weak.lock()) {
+        if (result.errorCode.empty()) {
+          socket->lookupDone(host, nullptr, std::move(result.addresses));
+        } else {
+          const Error error = Error::fromLookup(result.errorCode, host);
+          socket->lookupDone(host, &error, {});
+        }
+      }
+    });
+    return;
+  }
+  custom(host, family, [weak = weak_from_this(), host](const Error* error, std::vector<std::string> answers) {
     auto socket = weak.lock();
-    if (!socket || socket->state_ != State::kConnecting || !socket->connector_) return;
-    if (!result.errorCode.empty()) {
-      Error error = Error::fromLookup(result.errorCode, host);
-      socket->emit<"lookup">(&error, std::string_view{}, 0, host);
-      socket->destroyWith(std::move(error));
+    if (!socket) return;
+    std::vector<SocketAddress> addresses;
+    for (const auto& answer : answers) {
+      if (auto address = SocketAddress::fromIp(answer, 0)) addresses.push_back(*address);
+    }
+    if (error == nullptr && addresses.empty()) {
+      const Error invalid("ERR_INVALID_IP_ADDRESS", "Invalid IP address from lookup for " + host);
+      socket->lookupDone(host, &invalid, {});
       return;
     }
-    Connector& connector = *socket->connector_;
-    connector.lookedUp = true;
-    connector.addresses = connector.options.autoSelectFamily
-                              ? interleaveFamilies(std::move(result.addresses))
-                              : std::vector<SocketAddress>{result.addresses.front()};
-    for (auto& address : connector.addresses) address.setPort(connector.options.port);
-    socket->attemptNext();
+    socket->lookupDone(host, error, std::move(addresses));
   });
+}
+
+void Socket::lookupDone(const std::string& host, const Error* error, std::vector<SocketAddress> addresses) {
+  if (state_ != State::kConnecting || !connector_) return;
+  auto self = shared_from_this();
+  if (error != nullptr) {
+    emit<"lookup">(error, std::string_view{}, 0, host);
+    destroyWith(*error);
+    return;
+  }
+  Connector& connector = *connector_;
+  connector.lookedUp = true;
+  connector.addresses = connector.options.autoSelectFamily ? interleaveFamilies(std::move(addresses))
+                                                           : std::vector<SocketAddress>{addresses.front()};
+  for (auto& address : connector.addresses) address.setPort(connector.options.port);
+  attemptNext();
 }
 
 void Socket::attemptNext() {

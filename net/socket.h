@@ -46,6 +46,11 @@ struct SocketOptions {
   std::size_t highWaterMark = 16 * 1024;  // write() returns false once this much is queued
 };
 
+// Node's `lookup` connect option: resolves `host` (family 0, 4 or 6) in place of getaddrinfo, and
+// calls `done` with an error or with numeric addresses, at once or later on the loop thread.
+using LookupFunction = std::function<void(const std::string& host, int family,
+                                          std::function<void(const Error*, std::vector<std::string>)> done)>;
+
 struct ConnectOptions {
   int port = -1;                   // TCP: required, 0..65535
   std::string host = "localhost";  // a name (resolved off the loop thread) or a numeric address
@@ -59,6 +64,7 @@ struct ConnectOptions {
   std::int64_t timeout = 0;        // setTimeout() once connected; 0: none
   bool autoSelectFamily = true;    // try every resolved address in turn (Node 20's default)
   int autoSelectFamilyAttemptTimeout = 250;  // milliseconds per attempt while others remain
+  LookupFunction lookup;           // empty: getaddrinfo off the loop thread
 };
 
 using WriteCallback = std::function<void(const Error*)>;
@@ -163,6 +169,7 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   void finishConnect();
   void becomeOpen();
   void startLookup(const std::string& host, int family);
+  void lookupDone(const std::string& host, const Error* error, std::vector<SocketAddress> addresses);
   void attemptNext();
   void readOnce();
   void onPeerEnded();

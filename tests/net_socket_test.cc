@@ -419,6 +419,66 @@ TEST_P(SocketTest, IdleConnectionCostsLittleHeap) {
 }
 #endif
 
+// A custom lookup (Node's `lookup` option) answers two addresses; the first refuses (nothing
+// listens on 127.0.0.2), so the connection is made to the second, as Node 20's autoSelectFamily does.
+TEST_P(SocketTest, ConnectTriesEachLookedUpAddressInTurn) {
+  auto server = echoServer();  // 127.0.0.1 only
+  ConnectOptions options;
+  options.port = server->address().port;
+  options.host = "two.addresses.test";
+  options.lookup = [](const std::string& host, int family, auto done) {
+    EXPECT_EQ(host, "two.addresses.test");
+    EXPECT_EQ(family, 0);
+    done(nullptr, {"127.0.0.2", "127.0.0.1"});
+  };
+  auto client = Socket::create(loop);
+  std::vector<std::string> tried;
+  client->on("lookup", [&](const Error* error, std::string_view address, int family, std::string_view host) {
+    EXPECT_EQ(error, nullptr);
+    EXPECT_EQ(family, 4);
+    EXPECT_EQ(host, "two.addresses.test");
+    tried.emplace_back(address);
+  });
+  bool connected = false;
+  client->connect(options, [&] { connected = true; });
+  ASSERT_TRUE(runUntil(loop, [&] { return connected || client->destroyed(); }));
+  EXPECT_TRUE(connected);
+  EXPECT_EQ(tried, (std::vector<std::string>{"127.0.0.2", "127.0.0.1"}));
+  EXPECT_EQ(client->remoteAddress(), "127.0.0.1");
+  client->destroy();
+
+  // Without autoSelectFamily only the first address is tried, and its failure is the error.
+  options.autoSelectFamily = false;
+  auto single = Socket::create(loop);
+  EventLog log;
+  log.attach(*single);
+  single->connect(options);
+  ASSERT_TRUE(runUntil(loop, [&] { return log.closed(); }));
+  ASSERT_TRUE(log.error);
+  EXPECT_EQ(log.error->code(), "ECONNREFUSED");
+  EXPECT_EQ(log.error->address(), "127.0.0.2");
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, FailedCustomLookupIsTheSocketsError) {
+  ConnectOptions options;
+  options.port = 80;
+  options.host = "nowhere.test";
+  options.lookup = [](const std::string& host, int, auto done) {
+    const Error error = Error::fromLookup("ENOTFOUND", host);
+    done(&error, {});
+  };
+  auto client = Socket::create(loop);
+  EventLog log;
+  log.attach(*client);
+  client->connect(options);
+  ASSERT_TRUE(runToCompletion(loop));
+  ASSERT_TRUE(log.error);
+  EXPECT_EQ(log.error->code(), "ENOTFOUND");
+  EXPECT_EQ(log.events, (std::vector<std::string>{"error", "close(true)"}));
+}
+
 TEST_P(SocketTest, UnknownHostFailsWithEnotfound) {
   auto client = Socket::create(loop);
   EventLog log;
