@@ -3,17 +3,22 @@
 #include "net/socket.h"
 
 #include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <sys/socket.h>
 #include <unistd.h>
 #if defined(__GLIBC__)
 #include <malloc.h>
 #endif
 
 #include <cstdio>
+#include <algorithm>
 #include <string>
 #include <vector>
 
 #include "net/server.h"
 #include "tests/loop_test_support.h"
+#include "tests/socket_pairs.h"
 #include "tests/splitmix64.h"
 #include "tests/test_backends.h"
 
@@ -21,6 +26,17 @@ namespace net {
 namespace {
 
 using namespace reactor::testing_support;
+
+struct SocketPairFds {
+  int first;
+  int second;
+};
+
+// A connected TCP pair over 127.0.0.1 as plain descriptors (the test hands them over).
+SocketPairFds tcpFds() {
+  auto pair = tcpPair();
+  return SocketPairFds{pair.local.release(), pair.peer.release()};
+}
 
 class SocketTest : public ::testing::TestWithParam<TestBackend> {
  protected:
@@ -477,6 +493,112 @@ TEST_P(SocketTest, FailedCustomLookupIsTheSocketsError) {
   ASSERT_TRUE(log.error);
   EXPECT_EQ(log.error->code(), "ENOTFOUND");
   EXPECT_EQ(log.events, (std::vector<std::string>{"error", "close(true)"}));
+}
+
+int intOption(int fd, int level, int name) {
+  int value = -1;
+  socklen_t length = sizeof value;
+  getsockopt(fd, level, name, &value, &length);
+  return value;
+}
+
+TEST_P(SocketTest, ConnectsFromTheGivenLocalAddressAndPort) {
+  auto server = echoServer();
+  std::shared_ptr<Socket> accepted;
+  server->on("connection", [&](std::shared_ptr<Socket> socket) { accepted = socket; });
+  auto probe = Server::create(loop);  // a free local port: bind, read back, close
+  listenOnLoopback(*probe);
+  const int localPort = probe->address().port;
+  probe->close();
+  ConnectOptions options;
+  options.port = server->address().port;
+  options.host = "127.0.0.1";
+  options.localAddress = "127.0.0.1";
+  options.localPort = localPort;
+  options.noDelay = true;
+  options.keepAlive = true;
+  options.keepAliveInitialDelay = 5000;
+  bool connected = false;
+  auto client = Socket::create(loop);
+  client->connect(options, [&] { connected = true; });
+  ASSERT_TRUE(runUntil(loop, [&] { return connected && accepted != nullptr; }));
+  EXPECT_EQ(client->localPort(), localPort);
+  EXPECT_EQ(accepted->remotePort(), localPort);
+  EXPECT_EQ(client->localAddress(), "127.0.0.1");
+  client->destroy();
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, NoDelayAndKeepAliveReachTheDescriptor) {
+  SocketPairFds fds = tcpFds();
+  auto socket = Socket::create(loop, SocketOptions{.fd = fds.first});
+  socket->setNoDelay(true);
+  socket->setKeepAlive(true, 7000);
+  EXPECT_EQ(intOption(fds.first, IPPROTO_TCP, TCP_NODELAY), 1);
+  EXPECT_EQ(intOption(fds.first, SOL_SOCKET, SO_KEEPALIVE), 1);
+#if defined(TCP_KEEPIDLE)
+  EXPECT_EQ(intOption(fds.first, IPPROTO_TCP, TCP_KEEPIDLE), 7);
+#endif
+  socket->setNoDelay(false);
+  socket->setKeepAlive(false);
+  EXPECT_EQ(intOption(fds.first, IPPROTO_TCP, TCP_NODELAY), 0);
+  EXPECT_EQ(intOption(fds.first, SOL_SOCKET, SO_KEEPALIVE), 0);
+  socket->destroy();
+  ::close(fds.second);
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+// Node's `fd` option: an existing connected descriptor, owned by the socket from then on.
+TEST_P(SocketTest, WrapsAnExistingDescriptor) {
+  SocketPairFds fds = tcpFds();
+  auto socket = Socket::create(loop, SocketOptions{.fd = fds.first});
+  EXPECT_EQ(socket->readyState(), "open");
+  std::string received;
+  socket->on("data", [&](std::string_view chunk) { received.append(chunk); });
+  ASSERT_EQ(::write(fds.second, "from the peer", 13), 13);
+  ASSERT_TRUE(runUntil(loop, [&] { return received == "from the peer"; }));
+  socket->write("to the peer");
+  char buffer[32] = {};
+  ASSERT_TRUE(runUntil(loop, [&] { return ::recv(fds.second, buffer, sizeof buffer, MSG_PEEK | MSG_DONTWAIT) == 11; }));
+  ASSERT_EQ(::recv(fds.second, buffer, sizeof buffer, 0), 11);  // read, so that close() sends FIN, not RST
+  EXPECT_EQ(std::string(buffer, 11), "to the peer");
+  ::close(fds.second);
+  ASSERT_TRUE(runUntil(loop, [&] { return socket->destroyed(); }));  // peer's FIN: end, our end, close
+
+  // readable: false and writable: false: nothing is read, and writes are refused.
+  SocketPairFds more = tcpFds();
+  auto writeOnly = Socket::create(loop, SocketOptions{.fd = more.first, .readable = false});
+  EXPECT_EQ(writeOnly->readyState(), "writeOnly");
+  writeOnly->destroy();
+  auto readOnly = Socket::create(loop, SocketOptions{.fd = more.second, .writable = false});
+  EXPECT_EQ(readOnly->readyState(), "readOnly");
+  readOnly->destroy();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, DestroySoonFlushesThenCloses) {
+  std::string received;
+  bool serverSawEnd = false;
+  auto server = Server::create(loop, {}, [&](std::shared_ptr<Socket> socket) {
+    socket->on("data", [&](std::string_view chunk) { received.append(chunk); });
+    socket->on("end", [&] { serverSawEnd = true; });
+  });
+  listenOnLoopback(*server);
+  auto client = connectTo(server->address().port);
+  EventLog log;
+  log.attach(*client);
+  const std::string payload(1 << 20, 'q');
+  client->on("connect", [&] {
+    client->write(payload);
+    client->destroySoon();
+  });
+  ASSERT_TRUE(runUntil(loop, [&] { return log.closed() && serverSawEnd; }));
+  EXPECT_EQ(received.size(), payload.size());
+  EXPECT_EQ(log.events.back(), "close(false)");
+  EXPECT_TRUE(std::find(log.events.begin(), log.events.end(), "finish") != log.events.end());
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
 }
 
 TEST_P(SocketTest, UnknownHostFailsWithEnotfound) {
