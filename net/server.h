@@ -106,7 +106,7 @@ struct DropInfo {
 
 using ConnectionListener = std::function<void(std::shared_ptr<Socket>)>;
 
-class Server : public EventEmitter<Event<"listening", void()>, Event<"connection", void(std::shared_ptr<Socket>)>,
+class Server final : public EventEmitter<Event<"listening", void()>, Event<"connection", void(std::shared_ptr<Socket>)>,
                                    Event<"close", void()>, Event<"error", void(const Error&)>,
                                    Event<"drop", void(const DropInfo&)>>,
                public std::enable_shared_from_this<Server>,

@@ -91,7 +91,7 @@ std::shared_ptr<Socket> Socket::create(SocketOptions options) {
 
 std::shared_ptr<Socket> Socket::allocate(reactor::Loop& loop, const SocketOptions& options) {
   // One allocation for the socket and its control block (the constructor is private).
-  struct Allocated : Socket {
+  struct Allocated final : Socket {
     Allocated(reactor::Loop& loop, const SocketOptions& options) : Socket(loop, options) {}
   };
   return std::make_shared<Allocated>(loop, options);
