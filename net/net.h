@@ -1,4 +1,4 @@
-// Node's net module in C++, in one include: addresses and errors, sockets, servers, and
+// Node's net module in C++, in one include: addresses and errors, block lists, sockets, servers, and
 // createConnection/createServer. Programs run the thread's loop afterwards:
 //
 //   auto server = net::createServer([](std::shared_ptr<net::Socket> socket) { socket->end("hi\n"); });
@@ -7,6 +7,7 @@
 #pragma once
 
 #include "net/address.h"
+#include "net/block_list.h"
 #include "net/error.h"
 #include "net/event_emitter.h"
 #include "net/server.h"

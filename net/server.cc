@@ -9,6 +9,7 @@
 #include <cerrno>
 #include <mutex>
 #include <utility>
+#include <vector>
 
 #include "net/resolver.h"
 
@@ -71,6 +72,14 @@ Error listenError(int err, const SocketAddress& address) {
 }
 
 bool isAbstractPath(const std::string& path) { return !path.empty() && path[0] == '\0'; }
+
+// What 'drop' tells about a connection the server refuses: its addresses, and why.
+DropInfo dropInfoOf(int fd, std::string reason) {
+  AddressInfo local = SocketAddress::localOf(fd).info();
+  AddressInfo remote = SocketAddress::peerOf(fd).info();
+  return DropInfo{local.address, local.port, local.family, remote.address, remote.port, remote.family,
+                  std::move(reason)};
+}
 
 }  // namespace
 
@@ -279,7 +288,7 @@ void Server::acceptPending() {
     if (err == EAGAIN || err == EWOULDBLOCK) return;
     if (acceptMayContinue(err)) continue;
     if (err == EMFILE || err == ENFILE) {
-      shedPendingConnections();
+      shedPendingConnections(err);
       return;
     }
     // Out of memory or buffers: report it as Node does, and give the system a moment instead of
@@ -291,11 +300,12 @@ void Server::acceptPending() {
 }
 
 void Server::admit(int fd) {
+  if (options_.blockList && options_.blockList->check(SocketAddress::peerOf(fd))) {
+    refuse(fd, "blockList");
+    return;
+  }
   if (maxConnections_ >= 0 && connections_ >= static_cast<std::size_t>(maxConnections_)) {
-    AddressInfo local = SocketAddress::localOf(fd).info();
-    AddressInfo remote = SocketAddress::peerOf(fd).info();
-    ::close(fd);
-    emit<"drop">(DropInfo{local.address, local.port, local.family, remote.address, remote.port, remote.family});
+    refuse(fd, "maxConnections");
     return;
   }
   SocketOptions socketOptions;
@@ -309,27 +319,37 @@ void Server::admit(int fd) {
   emit<"connection">(std::move(socket));
 }
 
-void Server::shedPendingConnections() {
+void Server::refuse(int fd, std::string reason) {
+  DropInfo info = dropInfoOf(fd, std::move(reason));
+  ::close(fd);
+  emit<"drop">(info);
+}
+
+void Server::shedPendingConnections(int err) {
+  std::vector<DropInfo> shed;
   {
     std::lock_guard lock(spareMutex);
-    if (spareDescriptor >= 0) {
-      ::close(spareDescriptor);
-      spareDescriptor = -1;
-      for (int i = 0; i < kAcceptsPerEvent; ++i) {
-        const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (client >= 0) {
-          ::close(client);
-        } else if (!acceptMayContinue(errno)) {
-          break;
-        }
-      }
-      spareDescriptor = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+    if (spareDescriptor < 0) {
+      // No spare to give up (another thread holds it, or it could not be reopened): stop watching
+      // for a moment rather than be woken for the same connection in every iteration.
+      pauseAccepting();
       return;
     }
+    ::close(spareDescriptor);
+    spareDescriptor = -1;
+    for (int i = 0; i < kAcceptsPerEvent; ++i) {
+      const int client = ::accept4(fd_, nullptr, nullptr, SOCK_CLOEXEC);
+      if (client >= 0) {
+        shed.push_back(dropInfoOf(client, errnoName(err)));
+        ::close(client);
+      } else if (!acceptMayContinue(errno)) {
+        break;
+      }
+    }
+    spareDescriptor = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
   }
-  // No spare to give up (another thread holds it, or it could not be reopened): stop watching
-  // for a moment rather than be woken for the same connection in every iteration.
-  pauseAccepting();
+  // Reported once the descriptors are settled and the lock is released: listeners may do anything.
+  for (const DropInfo& info : shed) emit<"drop">(info);
 }
 
 void Server::pauseAccepting() {

@@ -22,6 +22,13 @@
 // may drop the last pointer to the server: every entry point from the loop holds a reference to
 // the server until it returns. Threading: the server belongs to its loop's thread.
 //
+// Refusing connections: every accepted connection is checked, before any byte is read from it and
+// before 'connection', first against ServerOptions::blockList (its peer address; unix-domain
+// connections have none and pass), then against maxConnections. A refused connection is closed at
+// once (its client sees the connection closed) and reported as 'drop' with a DropInfo whose reason
+// says why. Node 22's blockList option closes blocked connections without any event; 'drop' here
+// lets a server log them, and a program with no 'drop' listener sees Node's behaviour.
+//
 // Accepting: the server watches the listening descriptor for reading (level-triggered) and, per
 // readiness event, accepts at most kAcceptsPerEvent connections, so that a flood on one listener
 // cannot starve the other descriptors of the loop; what is left is reported again next iteration.
@@ -30,9 +37,11 @@
 // connection cannot be accepted would be reported ready forever and spin the loop. The process
 // keeps one spare descriptor open on /dev/null; when accept runs out of descriptors, the spare is
 // closed, the pending connections are accepted and closed at once (their clients see the
-// connection closed), and the spare is opened again. The server keeps running and emits nothing:
-// there is nobody to tell but the client, and Node (libuv) behaves the same way. Should the spare
-// be unavailable, the server stops watching for a short while (kAcceptRetryDelayMs) and retries.
+// connection closed), and the spare is opened again. The server keeps running, and reports every
+// connection shed this way as 'drop', with its addresses and DropInfo::reason "EMFILE" or "ENFILE"
+// (Node, through libuv, sheds them the same way but says nothing; a server that silently refuses
+// clients is hard to diagnose). Should the spare be unavailable, the server stops watching for a
+// short while (kAcceptRetryDelayMs) and retries; the connections then wait in the backlog.
 // Other accept failures: a connection that died while queued (ECONNABORTED, EPROTO, ...) or EINTR
 // is skipped; anything else (ENOMEM, ENOBUFS) is emitted as 'error' with syscall "accept", as Node
 // does, and accepting pauses for kAcceptRetryDelayMs for the same reason.
@@ -45,6 +54,8 @@
 //    reads 0 as "no limit" and any negative value as "refuse all", which is easy to trip over.
 //  - A negative backlog throws ERR_OUT_OF_RANGE; Node 20 hands it to the kernel unchecked.
 //  - 'drop' for a unix-domain connection carries a DropInfo with the paths; Node passes nothing.
+//  - 'drop' is also emitted for connections refused by the block list or shed for want of
+//    descriptors (see above), and DropInfo::reason tells the causes apart; Node has no reason.
 //  - Unix-domain listen errors carry no port (Node sets port to -1 there).
 //  - A unix path that does not fit sun_path is rejected at the call (ERR_INVALID_ARG_VALUE); Node
 //    truncates it silently.
@@ -66,6 +77,7 @@
 #include <string>
 
 #include "net/address.h"
+#include "net/block_list.h"
 #include "net/error.h"
 #include "net/event_emitter.h"
 #include "net/socket.h"
@@ -80,6 +92,10 @@ struct ServerOptions {
   bool keepAlive = false;        // setKeepAlive(true, keepAliveInitialDelay) on every accepted socket
   int keepAliveInitialDelay = 0; // milliseconds; negative means 0
   std::size_t highWaterMark = 16 * 1024;  // the accepted sockets' write high-water mark
+  // Connections from addresses this list matches are refused (see "Refusing connections"). Shared:
+  // the program may keep its own pointer and add rules later, on the server's loop thread only; the
+  // server keeps the list alive as long as the server lives. Null: nothing is blocked.
+  std::shared_ptr<const BlockList> blockList;
 };
 
 struct ListenOptions {
@@ -93,8 +109,8 @@ struct ListenOptions {
   bool writableAll = false;  // unix socket file writable (connectable) by everyone
 };
 
-// The argument of Node's 'drop' event: the addresses of a connection refused by maxConnections.
-// For a unix-domain connection the addresses are the paths (often empty) and the ports 0.
+// The argument of Node's 'drop' event: the addresses of a connection the server refused. For a
+// unix-domain connection the addresses are the paths (often empty) and the ports 0.
 struct DropInfo {
   std::string localAddress;
   int localPort = 0;
@@ -102,6 +118,8 @@ struct DropInfo {
   std::string remoteAddress;
   int remotePort = 0;
   std::string remoteFamily;
+  // Why: "maxConnections", "blockList", or "EMFILE"/"ENFILE" (shed for want of descriptors).
+  std::string reason;
 };
 
 using ConnectionListener = std::function<void(std::shared_ptr<Socket>)>;
@@ -186,7 +204,8 @@ class Server final : public EventEmitter<Event<"listening", void()>, Event<"conn
 
   void acceptPending();
   void admit(int fd);
-  void shedPendingConnections();
+  void refuse(int fd, std::string reason);
+  void shedPendingConnections(int err);
   void pauseAccepting();
   void emitCloseIfDrained();
   void emitError(const Error& error);

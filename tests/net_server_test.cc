@@ -1,6 +1,7 @@
 // net::Server's contract, checked against what Node 20 does: listening and its errors with Node's
 // messages, unix-domain sockets, accepting, maxConnections and 'drop', close() waiting for the
-// connections, getConnections, ref/unref, ownership and reentrancy, and descriptor exhaustion.
+// connections, getConnections, ref/unref, ownership and reentrancy, and descriptor exhaustion
+// (reported as 'drop').
 // Peers are plain client sockets, so that these tests depend on net::Socket only where the server
 // hands one out. Runs against every backend.
 #include "net/server.h"
@@ -649,6 +650,8 @@ std::string exhaustionScenario(const TestBackend& backend) {
     socket->destroy();
   });
   server->on("error", [](const Error&) {});
+  std::vector<DropInfo> drops;
+  server->on("drop", [&](const DropInfo& info) { drops.push_back(info); });
   server->listen(0, "127.0.0.1");
   const int port = server->address().port;
 
@@ -684,6 +687,16 @@ std::string exhaustionScenario(const TestBackend& backend) {
   if (!seesConnectionClosed(waiting1, std::chrono::milliseconds(0)) ||
       !seesConnectionClosed(waiting2, std::chrono::milliseconds(0))) {
     return "the waiting clients were not told";
+  }
+  // Each shed connection is reported, with the addresses known once it was accepted.
+  if (drops.size() != 2) return "expected 2 'drop' events, got " + std::to_string(drops.size());
+  for (std::size_t i = 0; i < drops.size(); ++i) {
+    const int clientPort = localPortOf(i == 0 ? waiting1 : waiting2);
+    if (drops[i].reason != "EMFILE" || drops[i].remoteAddress != "127.0.0.1" || drops[i].remotePort != clientPort ||
+        drops[i].localPort != port) {
+      return "drop " + std::to_string(i) + " was " + drops[i].reason + " from " + drops[i].remoteAddress + ":" +
+             std::to_string(drops[i].remotePort);
+    }
   }
   if (!server->listening()) return "the server stopped listening";
 
