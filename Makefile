@@ -65,6 +65,11 @@ GTEST_LIBS := -lgmock -lgtest_main -lgtest
 BENCH_SRC := $(wildcard bench/*_bench.cc)
 BENCH_BIN := $(BENCH_SRC:bench/%.cc=$(BUILD)/bin/%)
 BENCH_MIN_TIME ?= 0.2
+# The side-by-side comparison of our echo-server with the peers of bench/peers/ (bench/compare/).
+COMPARE_SRC := $(wildcard bench/compare/*.cc)
+COMPARE_OBJ := $(COMPARE_SRC:%.cc=$(BUILD)/obj/%.o)
+COMPARE_BIN := $(BUILD)/bin/bench-compare
+COMPARE_ARGS ?=
 
 # Debian packages a fresh machine needs (installed by `make deps`, skipped when present).
 DEBIAN_PACKAGES := g++ make libgtest-dev libgmock-dev libbenchmark-dev
@@ -73,7 +78,7 @@ DEBIAN_PACKAGES := g++ make libgtest-dev libgmock-dev libbenchmark-dev
 # Objects are never deleted as intermediates: a second make with nothing changed does nothing.
 .SECONDARY:
 .DEFAULT_GOAL := all
-all: $(LIBS) $(BENCH_BIN) $(TOOL_BIN)
+all: $(LIBS) $(BENCH_BIN) $(TOOL_BIN) $(COMPARE_BIN)
 
 # $(call install_missing,PACKAGES): apt-get installs those of PACKAGES that are not installed.
 # sudo (when not root) would drop DEBIAN_FRONTEND from the environment, so env sets it after.
@@ -117,8 +122,8 @@ $(TEST_BIN): $(TEST_OBJ) $(KQEMU_OBJ) $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(KQEMU_OBJ) $(LIBS) $(GTEST_LIBS) -o $@
 
-# The tests run the example and tool programs, so those are built first.
-test: $(TEST_BIN) $(TOOL_BIN)
+# The tests run the example and tool programs (and bench-compare), so those are built first.
+test: $(TEST_BIN) $(TOOL_BIN) $(COMPARE_BIN)
 	$(TEST_BIN) $(TEST_ARGS)
 
 $(BUILD)/bin/%_bench: $(BUILD)/obj/bench/%_bench.o $(LIBS)
@@ -129,8 +134,14 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
 
-bench: $(BENCH_BIN) peers
+$(COMPARE_BIN): $(COMPARE_OBJ)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@
+
+bench: $(BENCH_BIN) peers $(TOOL_BIN) $(COMPARE_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_min_time=$(BENCH_MIN_TIME) || exit 1; done
+	@echo "== $(COMPARE_BIN)"
+	$(COMPARE_BIN) --out $(BUILD)/bench $(COMPARE_ARGS)
 
 # --- install: headers, static libraries, pkg-config file ------------------------------------------
 HEADERS := $(filter-out reactor/kqueue_poller.h,$(wildcard reactor/*.h))

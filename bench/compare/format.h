@@ -1,0 +1,17 @@
+// Numbers as the reports print them: about three significant figures for measurements, two
+// decimals for ratios, and the shortest exact text for the durations handed to netload.
+#pragma once
+
+#include <optional>
+#include <string>
+
+namespace compare {
+
+// "1234567", "123", "12.3", "1.23"; "-" when there is no value.
+std::string formatValue(std::optional<double> value);
+// "0.97x"; "-" when there is no value.
+std::string formatRatio(std::optional<double> ratio);
+// "0.5", "2", "0.05": a command-line argument.
+std::string formatArgument(double value);
+
+}  // namespace compare
