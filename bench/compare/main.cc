@@ -101,8 +101,10 @@ int main(int argc, char** argv) {
     return 1;
   }
 
-  std::cout << "bench-compare: " << run.cells.size() << " cells, " << run.peers.size() << " servers, "
-            << run.settings.rounds << " rounds; " << run.pinning << "." << std::endl;
+  std::cout << "bench-compare: " << run.cells.size() << " cells, " << run.peers.size()
+            << (run.peers.size() == 1 ? " server, " : " servers, ")
+            << run.settings.rounds << (run.settings.rounds == 1 ? " round. " : " rounds. ") << run.pinning << "."
+            << std::endl;
   run.results = runComparison(run.cells, run.peers, run.oursWithTimeout, run.settings, std::cout);
   run.targets = evaluateTargets(run.cells, run.results);
 

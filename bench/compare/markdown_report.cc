@@ -80,7 +80,8 @@ void writeTargets(std::ostream& out, const Run& run) {
 }
 
 void writeOmissions(std::ostream& out, const Run& run) {
-  for (const Server& server : run.skipped) out << "\nSkipped " << server.name << ": " << server.unavailable << ".\n";
+  if (!run.skipped.empty()) out << "\nSkipped servers:\n\n";
+  for (const Server& server : run.skipped) out << "- " << server.name << ": " << server.unavailable << "\n";
   std::vector<Server> everyone = run.peers;
   everyone.push_back(run.oursWithTimeout);
   bool first = true;

@@ -116,7 +116,9 @@ void reportSample(std::ostream& progress, int round, int rounds, const Cell& cel
   } else {
     progress << "FAILED: " << sample.error;
   }
-  if (sample.serverKilled) progress << "  (server ignored SIGTERM for 3 s and was killed)";
+  if (sample.serverKilled) {
+    progress << "  (server ignored SIGTERM for " << kStopGrace.count() << " s and was killed)";
+  }
   progress << std::endl;
 }
 

@@ -51,6 +51,7 @@ void writeScript(std::ostream& out, const Run& run, const std::string& picture) 
       << "set xrange [0.6:1600]\n"
       << "set xtics (\"1\" 1, \"10\" 10, \"100\" 100, \"1000\" 1000)\n"
       << "set yrange [0:*]\n"
+      << "set offsets 0, 0, graph 0.08, 0\n"
       << "set grid\n"
       << "set key outside right center box Left reverse spacing 1.4\n"
       << "set datafile missing \"-\"\n"
@@ -78,11 +79,22 @@ void writeScript(std::ostream& out, const Run& run, const std::string& picture) 
   out << "\n";
 }
 
+// gnuplot refuses to draw a plot without a single point.
+bool anyPoint(const Run& run) {
+  for (const CurvePoint& point : kThroughputCurve) {
+    for (const Server& server : run.peers) {
+      if (run.results.median(std::string(point.cellId), server.name, Metric::kMibPerSecond)) return true;
+    }
+  }
+  return false;
+}
+
 }  // namespace
 
 std::string drawThroughputChart(const Run& run, const std::string& directory) {
   const std::string gnuplot = findInPath("gnuplot");
   if (gnuplot.empty()) return "chart skipped: gnuplot is not installed (make bench-deps installs it)";
+  if (!anyPoint(run)) return "chart skipped: no pingpong 16 KiB cell has a successful measurement";
   const std::string script = directory + "/throughput.gp";
   const std::string picture = directory + "/throughput.png";
   {
