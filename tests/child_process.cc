@@ -5,10 +5,12 @@
 #include <poll.h>
 #include <signal.h>
 #include <spawn.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <initializer_list>
 #include <system_error>
 
 extern char** environ;
@@ -16,6 +18,16 @@ extern char** environ;
 namespace testing_support {
 
 using namespace std::chrono_literals;
+
+namespace {
+
+void closeEach(std::initializer_list<int> fds) {
+  for (int fd : fds) {
+    if (fd >= 0) close(fd);
+  }
+}
+
+}  // namespace
 
 std::string siblingBinary(const std::string& relative) {
   char self[PATH_MAX];
@@ -25,25 +37,39 @@ std::string siblingBinary(const std::string& relative) {
   return path.substr(0, path.rfind('/') + 1) + relative;
 }
 
-ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args) {
-  int fds[2];
-  if (pipe2(fds, O_CLOEXEC) < 0) throw std::system_error(errno, std::generic_category(), "pipe2");
-  output_ = fds[0];
+ChildProcess::ChildProcess(const std::string& program, const std::vector<std::string>& args, Streams streams) {
+  // Every descriptor is close-on-exec, so that no other child inherits the test's ends (a child
+  // holding our end of another child's stdin would keep that stdin from ever ending).
+  int out[2] = {-1, -1}, err[2] = {-1, -1}, in[2] = {-1, -1};
+  if (pipe2(out, O_CLOEXEC) < 0 ||
+      (streams == Streams::kAll &&
+       (pipe2(err, O_CLOEXEC) < 0 || socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, in) < 0))) {
+    const int saved = errno;
+    closeEach({out[0], out[1], err[0], err[1], in[0], in[1]});
+    throw std::system_error(saved, std::generic_category(), "pipe for " + program);
+  }
   posix_spawn_file_actions_t actions;
   posix_spawn_file_actions_init(&actions);
-  posix_spawn_file_actions_adddup2(&actions, fds[1], STDOUT_FILENO);
+  posix_spawn_file_actions_adddup2(&actions, out[1], STDOUT_FILENO);
+  if (streams == Streams::kAll) {
+    posix_spawn_file_actions_adddup2(&actions, in[1], STDIN_FILENO);
+    posix_spawn_file_actions_adddup2(&actions, err[1], STDERR_FILENO);
+  }
   std::vector<std::string> argvStorage{program};
   argvStorage.insert(argvStorage.end(), args.begin(), args.end());
   std::vector<char*> argv;
   for (auto& arg : argvStorage) argv.push_back(arg.data());
   argv.push_back(nullptr);
-  const int err = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
+  const int failure = posix_spawn(&pid_, program.c_str(), &actions, nullptr, argv.data(), environ);
   posix_spawn_file_actions_destroy(&actions);
-  close(fds[1]);
-  if (err != 0) {
-    close(output_);
-    throw std::system_error(err, std::generic_category(), "posix_spawn " + program);
+  closeEach({out[1], err[1], in[1]});
+  if (failure != 0) {
+    closeEach({out[0], err[0], in[0]});
+    throw std::system_error(failure, std::generic_category(), "posix_spawn " + program);
   }
+  stdout_.fd = out[0];
+  stderr_.fd = err[0];
+  stdin_ = in[0];
 }
 
 ChildProcess::~ChildProcess() {
@@ -51,7 +77,7 @@ ChildProcess::~ChildProcess() {
     kill(pid_, SIGKILL);
     waitpid(pid_, nullptr, 0);
   }
-  close(output_);
+  closeEach({stdin_, stdout_.fd, stderr_.fd});
 }
 
 bool ChildProcess::printed(std::string_view line) const { return lineStartingWith(line) == line; }
@@ -63,24 +89,26 @@ std::optional<std::string> ChildProcess::lineStartingWith(std::string_view prefi
   return std::nullopt;
 }
 
-bool ChildProcess::waitForLine(std::string_view line, Clock::time_point deadline) {
-  while (!printed(line)) {
+bool ChildProcess::waitUntil(const std::function<bool()>& done, Clock::time_point deadline) {
+  while (!done()) {
     if (!readSome(deadline)) return false;
   }
   return true;
 }
 
+bool ChildProcess::waitForLine(std::string_view line, Clock::time_point deadline) {
+  return waitUntil([&] { return printed(line); }, deadline);
+}
+
 std::optional<std::string> ChildProcess::waitForLineStartingWith(std::string_view prefix, Clock::time_point deadline) {
-  while (!lineStartingWith(prefix)) {
-    if (!readSome(deadline)) return std::nullopt;
-  }
+  if (!waitUntil([&] { return lineStartingWith(prefix).has_value(); }, deadline)) return std::nullopt;
   return lineStartingWith(prefix);
 }
 
 std::optional<int> ChildProcess::waitForExit(Clock::time_point deadline) {
   while (readSome(deadline)) {
   }
-  if (!endOfOutput_) return std::nullopt;
+  if (stdout_.fd >= 0 || stderr_.fd >= 0) return std::nullopt;
   int status = 0;
   if (waitpid(pid_, &status, 0) != pid_) return std::nullopt;
   exitStatus_ = status;
@@ -91,34 +119,71 @@ void ChildProcess::signal(int number) const {
   if (pid_ > 0 && !exitStatus_) kill(pid_, number);
 }
 
+bool ChildProcess::writeToStdin(std::string_view data, Clock::time_point deadline) {
+  while (!data.empty()) {
+    if (stdin_ < 0) return false;
+    const ssize_t n = send(stdin_, data.data(), data.size(), MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n > 0) {
+      data.remove_prefix(static_cast<std::size_t>(n));
+    } else if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) {
+      return false;  // the child has closed its stdin or exited
+    } else if (!readSome(deadline, true)) {
+      return false;
+    }
+  }
+  return true;
+}
+
+void ChildProcess::closeStdin() {
+  closeEach({stdin_});
+  stdin_ = -1;
+}
+
 std::string ChildProcess::transcript() const {
   std::string text;
   for (const auto& line : lines_) text += "  | " + line + "\n";
-  return text + (pending_.empty() ? "" : "  | " + pending_ + " (no newline)\n");
+  if (unfinishedLine_ < stdout_.bytes.size()) text += "  | " + stdout_.bytes.substr(unfinishedLine_) + " (no newline)\n";
+  if (!stderr_.bytes.empty()) text += "  stderr:\n" + stderr_.bytes;
+  return text;
 }
 
-// One read, waiting at most until the deadline; false at end of output or at the deadline.
-bool ChildProcess::readSome(Clock::time_point deadline) {
-  if (endOfOutput_) return false;
+bool ChildProcess::readSome(Clock::time_point deadline, bool orStdinWritable) {
+  pollfd watched[3];
+  nfds_t count = 0;
+  for (const Captured* stream : {&stdout_, &stderr_}) {
+    if (stream->fd >= 0) watched[count++] = pollfd{stream->fd, POLLIN, 0};
+  }
+  if (orStdinWritable && stdin_ >= 0) watched[count++] = pollfd{stdin_, POLLOUT, 0};
+  if (count == 0) return false;
   const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
   if (left <= 0ms) return false;
-  pollfd watched{output_, POLLIN, 0};
-  const int ready = poll(&watched, 1, static_cast<int>(left.count()));
+  const int ready = poll(watched, count, static_cast<int>(left.count()));
   if (ready < 0 && errno == EINTR) return true;
   if (ready <= 0) return false;
-  char buffer[4096];
-  const ssize_t n = read(output_, buffer, sizeof buffer);
-  if (n < 0 && errno == EINTR) return true;
-  if (n <= 0) {
-    endOfOutput_ = true;
-    return false;
-  }
-  pending_.append(buffer, static_cast<std::size_t>(n));
-  for (std::size_t newline; (newline = pending_.find('\n')) != std::string::npos;) {
-    lines_.push_back(pending_.substr(0, newline));
-    pending_.erase(0, newline + 1);
+  for (nfds_t i = 0; i < count; ++i) {
+    if (watched[i].revents == 0) continue;
+    if (watched[i].fd == stdout_.fd) readFrom(stdout_);
+    if (watched[i].fd == stderr_.fd) readFrom(stderr_);
   }
   return true;
+}
+
+// Called when poll() reported the descriptor readable (or hung up), so read() does not block.
+void ChildProcess::readFrom(Captured& stream) {
+  char buffer[64 * 1024];
+  const ssize_t n = read(stream.fd, buffer, sizeof buffer);
+  if (n < 0 && errno == EINTR) return;
+  if (n <= 0) {
+    closeEach({stream.fd});
+    stream.fd = -1;
+    return;
+  }
+  stream.bytes.append(buffer, static_cast<std::size_t>(n));
+  if (&stream != &stdout_) return;
+  for (std::size_t newline; (newline = stream.bytes.find('\n', unfinishedLine_)) != std::string::npos;) {
+    lines_.push_back(stream.bytes.substr(unfinishedLine_, newline - unfinishedLine_));
+    unfinishedLine_ = newline + 1;
+  }
 }
 
 }  // namespace testing_support

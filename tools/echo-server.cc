@@ -3,6 +3,10 @@
 // Honours backpressure: when write() returns false the connection is paused until 'drain', so a
 // peer that does not read cannot make the server buffer without bound. SIGINT/SIGTERM close the
 // server, let open connections finish, and destroy what is left after a grace period.
+//
+// Accepted TCP connections get TCP_NODELAY (ServerOptions::noDelay), as every peer server of the
+// benchmarks does: a small echo goes out at once instead of waiting on Nagle's algorithm. It
+// listens on 127.0.0.1 unless --host says otherwise.
 #include <signal.h>
 #include <unistd.h>
 
@@ -43,6 +47,7 @@ void usage(std::FILE* out) {
       "  --max-connections N     refuse connections beyond N\n"
       "  --backend epoll|kqueue  poller backend (only the platform's own is built in)\n"
       "  --help                  this text\n"
+      "Accepted TCP connections use TCP_NODELAY (no Nagle delay), as the benchmark peers do.\n"
       "The first line on stdout is 'listening on HOST:PORT' (or the path).\n",
       out);
 }
@@ -149,6 +154,7 @@ int main(int argc, char** argv) {
   std::unordered_set<net::Socket*> open;
   net::ServerOptions serverOptions;
   serverOptions.allowHalfOpen = options.allowHalfOpen;
+  serverOptions.noDelay = true;
   auto server = net::createServer(serverOptions, [&](std::shared_ptr<net::Socket> socket) {
     net::Socket* raw = socket.get();
     open.insert(raw);
