@@ -107,11 +107,22 @@ bool readsEndOfStream(const Fd& fd) {
   return read(fd.get(), &byte, 1) == 0;
 }
 
-std::string socketPath(const char* name) {
-  std::string path = ::testing::TempDir() + "netcat_test_" + std::to_string(getpid()) + "_" + name + ".sock";
-  unlink(path.c_str());
-  return path;
-}
+// A unix socket path of this test process, free before and after: a child killed at the end of a
+// test cannot remove its socket file itself.
+class SocketPath {
+ public:
+  explicit SocketPath(const char* name)
+      : path_(::testing::TempDir() + "netcat_test_" + std::to_string(getpid()) + "_" + name + ".sock") {
+    unlink(path_.c_str());
+  }
+  ~SocketPath() { unlink(path_.c_str()); }
+  SocketPath(const SocketPath&) = delete;
+  SocketPath& operator=(const SocketPath&) = delete;
+  const std::string& path() const { return path_; }
+
+ private:
+  std::string path_;
+};
 
 // Closes the server and runs the loop until its 'close', which releases the server's reference
 // to itself (as a program's loop would before exiting).
@@ -243,7 +254,8 @@ TEST(NetcatTool, ListenBindsLoopbackReportsItsPortOnStderrAndAcceptsOneConnectio
 
 TEST(NetcatTool, UnixDomainSocketsBothWays) {
   const auto deadline = Clock::now() + 10s;
-  const std::string echoPath = socketPath("echo");
+  const SocketPath echoSocket("echo");
+  const std::string& echoPath = echoSocket.path();
   ChildProcess echo(siblingBinary("echo-server"), {"--path", echoPath});
   ASSERT_TRUE(echo.waitForLine("listening on " + echoPath, deadline)) << echo.transcript();
   ChildProcess client = netcat({"-U", echoPath});
@@ -252,7 +264,8 @@ TEST(NetcatTool, UnixDomainSocketsBothWays) {
   EXPECT_TRUE(exitedWith(client.waitForExit(deadline), 0)) << client.transcript();
   EXPECT_EQ(client.output(), "over a unix socket\n");
 
-  const std::string listenPath = socketPath("listen");
+  const SocketPath listenSocket("listen");
+  const std::string& listenPath = listenSocket.path();
   ChildProcess listening = netcat({"-l", "-U", listenPath});
   EXPECT_EQ(firstErrorLine(listening, deadline), "listening on " + listenPath) << listening.transcript();
   Fd peer = connectUnix(listenPath);
@@ -277,7 +290,8 @@ TEST(NetcatTool, FailedConnectionsExit1WithNodesCode) {
   EXPECT_NE(refused.errorOutput().find("ECONNREFUSED"), std::string::npos) << refused.transcript();
   EXPECT_EQ(refused.output(), "");
 
-  ChildProcess missing = netcat({"-U", socketPath("missing")});
+  const SocketPath missingSocket("missing");
+  ChildProcess missing = netcat({"-U", missingSocket.path()});
   EXPECT_TRUE(exitedWith(missing.waitForExit(deadline), 1)) << missing.transcript();
   EXPECT_NE(missing.errorOutput().find("ENOENT"), std::string::npos) << missing.transcript();
 }
