@@ -9,6 +9,12 @@
 namespace net {
 
 void lookup(reactor::Loop& loop, std::string host, int family, std::function<void(LookupResult)> done) {
+  if (host.find('\0') != std::string::npos) {
+    // getaddrinfo would read only the name before the NUL (Node then connects to that name): such
+    // a host is not found, and is answered on a later tick like any lookup.
+    loop.post([done = std::move(done)] { done(LookupResult{"ENOTFOUND", {}}); });
+    return;
+  }
   struct Request {
     reactor::Loop::KeepAlive hold;
     reactor::Loop* loop;

@@ -17,7 +17,7 @@ struct LookupResult {
   std::vector<SocketAddress> addresses;  // in the resolver's order; ports are 0
 };
 
-// family: 0 (any), 4 or 6.
+// family: 0 (any), 4 or 6. A host with a NUL byte in it is not found (ENOTFOUND) without a lookup.
 void lookup(reactor::Loop& loop, std::string host, int family, std::function<void(LookupResult)> done);
 
 }  // namespace net

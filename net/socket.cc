@@ -7,11 +7,11 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/uio.h>
 #include <unistd.h>
 
 #include <algorithm>
-#include <cctype>
 #include <cerrno>
 #include <utility>
 
@@ -21,6 +21,11 @@ namespace {
 
 constexpr std::size_t kReadBufferSize = 64 * 1024;
 constexpr std::size_t kMaxIovecs = 64;
+// Loop timers take at most 2^31 - 1 ms (Node's TIMEOUT_MAX; more would mean 1 ms): a longer idle
+// timeout is waited for in steps of at most this.
+constexpr std::int64_t kMaxTimerDelayMs = 2147483647;
+// Node raises shorter autoSelectFamilyAttemptTimeout values to this.
+constexpr int kMinAttemptTimeoutMs = 10;
 
 // One read buffer per thread, lent to 'data' listeners as a view: an idle socket owns no buffer.
 // Reads never nest (a listener cannot make the loop read), so one buffer per thread suffices.
@@ -30,17 +35,6 @@ bool wouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == 
 
 Error destroyedError() {
   return Error("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed");
-}
-
-// Hosts are names or numeric addresses; anything else is rejected at the call.
-void validateHost(const std::string& host) {
-  const bool valid = std::all_of(host.begin(), host.end(), [](unsigned char c) {
-    return std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == ':' || c == '%';
-  });
-  if (!valid) {
-    throw Error("ERR_INVALID_ARG_VALUE", "The argument 'host' is not a valid host name or address. Received '" +
-                                             host + "'");
-  }
 }
 
 // Node's autoSelectFamily order: alternate the families, starting with the first one returned.
@@ -54,6 +48,24 @@ std::vector<SocketAddress> interleaveFamilies(std::vector<SocketAddress> address
     if (i < other.size()) result.push_back(other[i]);
   }
   return result;
+}
+
+// Node's name for the kind of descriptor `fd` is (its guessHandleType), for a descriptor that is
+// not a stream socket; nullptr for a stream socket, TCP or unix-domain.
+const char* unsupportedDescriptorType(int fd) {
+  struct stat status {};
+  if (fstat(fd, &status) < 0) return "UNKNOWN";
+  if (S_ISSOCK(status.st_mode)) {
+    int type = 0;
+    socklen_t length = sizeof type;
+    if (getsockopt(fd, SOL_SOCKET, SO_TYPE, &type, &length) < 0) return "UNKNOWN";
+    if (type == SOCK_STREAM) return nullptr;
+    return type == SOCK_DGRAM ? "UDP" : "UNKNOWN";
+  }
+  if (S_ISFIFO(status.st_mode)) return "PIPE";  // Node would read it; here a stream is a socket
+  if (isatty(fd)) return "TTY";
+  if (S_ISREG(status.st_mode) || S_ISCHR(status.st_mode) || S_ISBLK(status.st_mode)) return "FILE";
+  return "UNKNOWN";
 }
 
 Error connectError(int err, const SocketAddress& address) {
@@ -98,14 +110,15 @@ std::shared_ptr<Socket> Socket::allocate(reactor::Loop& loop, const SocketOption
 }
 
 std::shared_ptr<Socket> Socket::create(reactor::Loop& loop, SocketOptions options) {
+  if (options.fd < -1) {
+    throw Error("ERR_OUT_OF_RANGE", "The value of \"fd\" is out of range. It must be >= 0 && <= 2147483647. Received " +
+                                        std::to_string(options.fd));
+  }
+  if (const char* type = options.fd >= 0 ? unsupportedDescriptorType(options.fd) : nullptr) {
+    throw Error("ERR_INVALID_FD_TYPE", std::string("Unsupported fd type: ") + type);
+  }
   std::shared_ptr<Socket> socket = allocate(loop, options);
   if (options.fd >= 0) {
-    int type = 0;
-    socklen_t length = sizeof type;
-    if (getsockopt(options.fd, SOL_SOCKET, SO_TYPE, &type, &length) < 0 || type != SOCK_STREAM) {
-      throw Error("ERR_INVALID_ARG_VALUE",
-                  "The argument 'fd' must be a stream socket descriptor. Received " + std::to_string(options.fd));
-    }
     int flags = fcntl(options.fd, F_GETFL);
     fcntl(options.fd, F_SETFL, flags | O_NONBLOCK);
     socket->fd_ = options.fd;
@@ -155,7 +168,6 @@ Socket& Socket::connect(const ConnectOptions& options, std::function<void()> con
     direct = SocketAddress::fromPath(options.path);
   } else {
     validatePort(options.port);
-    validateHost(host);
     if (options.family != 0 && options.family != 4 && options.family != 6) {
       throw Error("ERR_INVALID_ARG_VALUE",
                   "The property 'options.family' must be one of: 0, 4, 6. Received " + std::to_string(options.family));
@@ -163,13 +175,26 @@ Socket& Socket::connect(const ConnectOptions& options, std::function<void()> con
     if (!options.localAddress.empty() && isIP(options.localAddress) == 0) {
       throw Error("ERR_INVALID_IP_ADDRESS", "Invalid IP address: " + options.localAddress);
     }
+    if (options.localPort < 0 || options.localPort > 65535) {
+      // Node 20 hands it to the system truncated to 16 bits, binding some other port.
+      throw Error("ERR_SOCKET_BAD_PORT", "options.localPort should be >= 0 and < 65536. Received type number (" +
+                                             std::to_string(options.localPort) + ").");
+    }
+    if (options.autoSelectFamilyAttemptTimeout < 1) {
+      throw Error("ERR_OUT_OF_RANGE",
+                  "The value of \"options.autoSelectFamilyAttemptTimeout\" is out of range. It must be >= 1 && <= "
+                  "2147483647. Received " + std::to_string(options.autoSelectFamilyAttemptTimeout));
+    }
     direct = SocketAddress::fromIp(host, options.port);
   }
   if (options.timeout != 0) setTimeout(options.timeout);
   if (connectListener) once("connect", std::move(connectListener));
-  noDelay_ = options.noDelay;
-  keepAlive_ = options.keepAlive;
-  keepAliveInitialDelay_ = options.keepAliveInitialDelay;
+  // As Node: the options add to what setNoDelay()/setKeepAlive() asked for before connect().
+  if (options.noDelay) noDelay_ = true;
+  if (options.keepAlive) {
+    keepAlive_ = true;
+    keepAliveInitialDelay_ = options.keepAliveInitialDelay;
+  }
   state_ = State::kConnecting;
   self_ = shared_from_this();
   connector_ = std::make_unique<Connector>();
@@ -270,7 +295,7 @@ void Socket::attemptNext() {
     if (connector.next < connector.addresses.size() && connector.options.autoSelectFamily) {
       connector.attemptTimer = loop_.setTimeout(
           [this, address] { connectAttemptFailed(connectError(ETIMEDOUT, address)); },
-          connector.options.autoSelectFamilyAttemptTimeout);
+          std::max(connector.options.autoSelectFamilyAttemptTimeout, kMinAttemptTimeoutMs));
     }
     return;
   }
@@ -585,6 +610,7 @@ void Socket::destroyWith(std::optional<Error> error) {
   state_ = State::kDestroyed;
   connector_.reset();
   idleTimer_.close();
+  unconsumed_.reset();  // a destroyed socket emits no more 'data', as in Node
   if (fd_ >= 0) {
     if (loop_.watching(fd_)) loop_.unwatch(fd_);
     ::close(std::exchange(fd_, -1));
@@ -612,6 +638,7 @@ void Socket::destroyWith(std::optional<Error> error) {
 // --- timeouts -----------------------------------------------------------------------------------
 
 Socket& Socket::setTimeout(std::int64_t ms, std::function<void()> callback) {
+  if (state_ == State::kDestroyed) return *this;  // as Node: no timer, not even a check of `ms`
   if (ms < 0) {
     throw Error("ERR_OUT_OF_RANGE",
                 "The value of \"msecs\" is out of range. It must be a non-negative finite number. Received " +
@@ -629,7 +656,7 @@ Socket& Socket::setTimeout(std::int64_t ms, std::function<void()> callback) {
 
 void Socket::armIdleTimer(std::int64_t delayMs) {
   // Socket timeouts never keep the loop alive, as in Node.
-  idleTimer_ = loop_.setTimeout([this] { onIdleTimer(); }, delayMs);
+  idleTimer_ = loop_.setTimeout([this] { onIdleTimer(); }, std::min(delayMs, kMaxTimerDelayMs));
   idleTimer_.unref();
 }
 
@@ -646,7 +673,7 @@ void Socket::onIdleTimer() {
   auto self = shared_from_this();
   const auto idleMs = static_cast<std::int64_t>(loop_.now() - lastActivityMs_);
   if (idleMs < timeoutMs_) {
-    idleTimer_.refresh(timeoutMs_ - idleMs);  // activity since: expire that much later
+    idleTimer_.refresh(std::min(timeoutMs_ - idleMs, kMaxTimerDelayMs));  // activity since: expire that much later
     return;
   }
   idleTimerExpired_ = true;

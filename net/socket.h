@@ -19,6 +19,27 @@
 // Reentrancy: any listener may call any method, destroy() and end() included, and may drop the
 // last reference to the socket: every entry point from the loop holds a reference until it returns.
 // Threading: the socket belongs to its loop's thread.
+//
+// Bad input (tests/net_bad_input_test.cc has one row per case), as Node 20 unless listed below:
+// ERR_SOCKET_BAD_PORT, ERR_OUT_OF_RANGE (negative timeout, fd below -1), ERR_INVALID_FD_TYPE (an fd
+// that is not a stream socket) are thrown at the call; a host that cannot be resolved, whatever
+// its spelling ("300.1.1.1", "not a host!"), fails later with 'lookup' and 'error' ENOTFOUND;
+// write() after end() gives ERR_STREAM_WRITE_AFTER_END, after destroy() ERR_STREAM_DESTROYED; a
+// second end() or destroy(), and pause(), resume(), setTimeout(), setNoDelay(), setKeepAlive() on a
+// destroyed socket, do nothing.
+// Differences from Node, and why:
+//  - connect() on a socket that is connecting, open or destroyed throws ERR_SOCKET_CONNECTING and
+//    leaves the socket alone. Node 20 reuses the object: on an open socket it emits 'connect' and
+//    'ready' again over the same connection, on a connecting one it destroys the socket with
+//    EALREADY. Neither is something a program means to do.
+//  - A unix path that does not fit sun_path throws ERR_INVALID_ARG_VALUE, as Node's documentation
+//    says; Node 20 truncates it and fails to connect (ENOENT).
+//  - A host with a NUL byte in it is not found (ENOTFOUND); Node 20 looks up the part before it.
+//  - SocketOptions::fd must be a stream socket; Node also wraps a pipe (here: "Unsupported fd
+//    type: PIPE").
+//  - There is no NaN or Infinity in setTimeout(std::int64_t) (Node rejects both with
+//    ERR_OUT_OF_RANGE). Timeouts beyond 2^31 - 1 ms are honoured in full, in steps of at most
+//    that; Node truncates them to 2^31 - 1 with a warning.
 #pragma once
 
 #include <cstdint>
@@ -39,7 +60,7 @@ namespace net {
 class Server;
 
 struct SocketOptions {
-  int fd = -1;                   // wrap an existing connected socket descriptor (owned from then on)
+  int fd = -1;                   // wrap an existing connected stream socket (owned from then on); -1: none
   bool allowHalfOpen = false;    // false: our side ends automatically once the peer's FIN is read
   bool readable = true;          // with fd: whether to read from it
   bool writable = true;          // with fd: whether writes are allowed
@@ -56,14 +77,14 @@ struct ConnectOptions {
   std::string host = "localhost";  // a name (resolved off the loop thread) or a numeric address
   std::string path;                // unix-domain socket instead of TCP
   std::string localAddress;        // bind before connecting
-  int localPort = 0;
+  int localPort = 0;               // 0..65535 (ERR_SOCKET_BAD_PORT otherwise; Node 20 truncates it)
   int family = 0;                  // 0 (any), 4 or 6
   bool noDelay = false;
   bool keepAlive = false;
   int keepAliveInitialDelay = 0;   // milliseconds
   std::int64_t timeout = 0;        // setTimeout() once connected; 0: none
   bool autoSelectFamily = true;    // try every resolved address in turn (Node 20's default)
-  int autoSelectFamilyAttemptTimeout = 250;  // milliseconds per attempt while others remain
+  int autoSelectFamilyAttemptTimeout = 250;  // milliseconds per attempt while others remain; >= 1, 10 at least
   LookupFunction lookup;           // empty: getaddrinfo off the loop thread
 };
 
@@ -77,6 +98,9 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
                public std::enable_shared_from_this<Socket>,
                private reactor::IoHandler {
  public:
+  // With options.fd, throws ERR_OUT_OF_RANGE for an fd below -1 and ERR_INVALID_FD_TYPE ("Unsupported
+  // fd type: FILE", PIPE, TTY, UDP or UNKNOWN for a closed one) unless it is a stream socket; the
+  // descriptor then stays the caller's.
   static std::shared_ptr<Socket> create(SocketOptions options = {});
   static std::shared_ptr<Socket> create(reactor::Loop& loop, SocketOptions options = {});
   ~Socket();
@@ -111,7 +135,8 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   Socket& resume();
   bool isPaused() const { return flowing_ == Flowing::kNo; }
 
-  // 'timeout' after `ms` without reading or writing; the socket stays open. 0 disables.
+  // 'timeout' after `ms` without reading or writing; the socket stays open. 0 disables; negative
+  // throws ERR_OUT_OF_RANGE; any positive value works (INT64_MAX: practically never).
   Socket& setTimeout(std::int64_t ms, std::function<void()> callback = {});
   std::int64_t timeout() const { return timeoutMs_; }
   Socket& setNoDelay(bool noDelay = true);

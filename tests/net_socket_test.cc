@@ -289,12 +289,11 @@ TEST_P(SocketTest, BadArgumentsAreRejectedAtTheCall) {
   };
   EXPECT_EQ(codeOf([&] { socket->connect(70000, "127.0.0.1"); }), "ERR_SOCKET_BAD_PORT");
   EXPECT_EQ(codeOf([&] { socket->connect(-1, "127.0.0.1"); }), "ERR_SOCKET_BAD_PORT");
-  EXPECT_EQ(codeOf([&] { socket->connect(80, "bad host name"); }), "ERR_INVALID_ARG_VALUE");
   EXPECT_EQ(codeOf([&] { socket->setTimeout(-1); }), "ERR_OUT_OF_RANGE");
   EXPECT_EQ(codeOf([&] { socket->on("data", [](int, int) {}); }), "ERR_INVALID_ARG_TYPE");
   EXPECT_EQ(codeOf([&] { socket->on("no-such-event", [] {}); }), "ERR_INVALID_ARG_VALUE");
   EXPECT_EQ(codeOf([&] { socket->connect(std::string(200, 'x')); }), "ERR_INVALID_ARG_VALUE");
-  EXPECT_EQ(codeOf([&] { Socket::create(loop, SocketOptions{.fd = STDIN_FILENO}); }), "ERR_INVALID_ARG_VALUE");
+  EXPECT_EQ(codeOf([&] { Socket::create(loop, SocketOptions{.fd = STDIN_FILENO}); }), "ERR_INVALID_FD_TYPE");
   EXPECT_FALSE(socket->connecting());
   EXPECT_FALSE(loop.alive());
 }
