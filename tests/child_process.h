@@ -55,6 +55,8 @@ class ChildProcess {
   // Reads to the end of the output and reaps the process; its wait status, or nullopt at the deadline.
   std::optional<int> waitForExit(Clock::time_point deadline);
   void signal(int number) const;
+  // For reading /proc/PID; the process stays this object's to kill and reap.
+  pid_t pid() const { return pid_; }
 
   // Streams::kAll only. Writes all of `data` to the child's stdin, reading its output meanwhile;
   // false at the deadline or when the child no longer reads its stdin.

@@ -48,7 +48,8 @@ void usage(std::FILE* out) {
       "  --backend epoll|kqueue  poller backend (only the platform's own is built in)\n"
       "  --help                  this text\n"
       "Accepted TCP connections use TCP_NODELAY (no Nagle delay), as the benchmark peers do.\n"
-      "The first line on stdout is 'listening on HOST:PORT' (or the path).\n",
+      "The first line on stdout is 'listening on HOST:PORT' (or the path). Each refused connection\n"
+      "is logged on stderr: 'echo-server: drop ADDRESS:PORT (REASON)'.\n",
       out);
 }
 
@@ -173,6 +174,11 @@ int main(int argc, char** argv) {
     });
   });
   if (options.maxConnections >= 0) server->setMaxConnections(options.maxConnections);
+  // Connections the server refuses (maxConnections, or shed for want of descriptors) are logged.
+  server->on("drop", [](const net::DropInfo& drop) {
+    std::fprintf(stderr, "echo-server: drop %s:%d (%s)\n", drop.remoteAddress.c_str(), drop.remotePort,
+                 drop.reason.c_str());
+  });
   server->on("error", [](const net::Error& error) {
     std::fprintf(stderr, "echo-server: %s\n", error.what());
     std::exit(1);
