@@ -23,13 +23,11 @@
 #include <cstddef>
 #include <cstdint>
 #include <functional>
-#include <memory>
 #include <string>
 #include <string_view>
 #include <tuple>
 #include <type_traits>
 #include <utility>
-#include <vector>
 
 #include "net/error.h"
 
@@ -90,13 +88,16 @@ class EventEmitter {
 
   std::size_t listenerCount(std::string_view event) const {
     const std::size_t index = indexOf(event);
-    return static_cast<std::size_t>(std::count_if(listeners_.begin(), listeners_.end(),
-                                                  [&](const auto& l) { return l->event == index && l->call; }));
+    std::size_t count = 0;
+    for (const Listener* l = head_; l; l = l->next) count += l->event == index && !l->removed;
+    return count;
   }
 
  protected:
   EventEmitter() = default;
-  ~EventEmitter() = default;
+  ~EventEmitter() {
+    while (head_) delete std::exchange(head_, head_->next);
+  }
 
   // Calls every listener of event `Name` with `args`; returns whether there was any (Node's emit).
   template <EventName Name, class... A>
@@ -105,6 +106,7 @@ class EventEmitter {
     static_assert(index < sizeof...(Events), "this emitter has no such event");
     using E = std::tuple_element_t<index, std::tuple<Events...>>;
     typename E::Values values(std::forward<A>(args)...);
+    if (!head_) return false;
     bool called = false;
     ++emitDepth_;
     struct EndOfEmit {
@@ -113,18 +115,19 @@ class EventEmitter {
         if (--emitter.emitDepth_ == 0 && emitter.needsCompaction_) emitter.compact();
       }
     } endOfEmit{*this};
-    for (std::size_t i = 0, count = listeners_.size(); i < count; ++i) {
-      Listener& listener = *listeners_[i];  // stable: listeners are heap nodes, only compacted after
-      if (listener.event != index || !listener.call) continue;
-      called = true;
-      if (listener.once) {
-        auto call = std::move(listener.call);
-        listener.call = nullptr;
-        needsCompaction_ = true;
-        call(&values);
-      } else {
-        listener.call(&values);
+    // Nodes are neither freed nor reordered during an emit: new ones go before the head or after
+    // `last`, so the walk sees exactly the listeners present when it began.
+    const Listener* last = tail_;
+    for (Listener* listener = head_;; listener = listener->next) {
+      if (listener->event == index && !listener->removed) {
+        called = true;
+        if (listener->once) {
+          listener->removed = true;
+          needsCompaction_ = true;
+        }
+        listener->call(&values);
       }
+      if (listener == last) break;
     }
     return called;
   }
@@ -138,12 +141,33 @@ class EventEmitter {
  private:
   static constexpr std::size_t kAnyEvent = sizeof...(Events);
 
+  // One heap node per listener, the callable stored in it: a listener costs one allocation of a
+  // few words plus its captures. A removed node keeps its callable until no emit is running, so a
+  // listener that removes itself keeps its captures until it returns.
   struct Listener {
-    std::size_t event;
-    bool once;
-    bool deferredPrepend;  // prepended during an emit: moves to the front when it ends
-    ListenerId id;
-    std::function<void(void*)> call;  // empty once removed; the node is freed outside any emit
+    Listener(std::size_t event, bool once, ListenerId id) : id(id), event(event), once(once), removed(false) {}
+    virtual ~Listener() = default;
+    virtual void call(void* values) = 0;
+    Listener* next = nullptr;
+    ListenerId id : 54;
+    ListenerId event : 8;
+    ListenerId once : 1;
+    ListenerId removed : 1;
+  };
+  static_assert(sizeof...(Events) < 256, "an event index takes 8 bits");
+
+  template <class E, class Fn>
+  struct ListenerFor final : Listener {
+    ListenerFor(std::size_t event, bool once, ListenerId id, Fn&& fn)
+        : Listener(event, once, id), fn(std::move(fn)) {}
+    void call(void* values) override {
+      if constexpr (E::template takesArguments<Fn>) {
+        std::apply(fn, *static_cast<typename E::Values*>(values));
+      } else {
+        fn();
+      }
+    }
+    Fn fn;
   };
 
   static constexpr std::size_t compileTimeIndexOf(std::string_view name) {
@@ -164,47 +188,39 @@ class EventEmitter {
   template <class F>
   ListenerId add(std::string_view event, F&& listener, bool once, bool prepend) {
     const std::size_t index = indexOf(event);
-    ListenerId id = ++lastId_;
-    std::function<void(void*)> call;
+    const ListenerId id = ++lastId_;
+    Listener* node = nullptr;
     std::size_t position = 0;
-    ((position++ == index ? (call = wrap<Events>(std::forward<F>(listener), event), 0) : 0), ...);
-    // A prepend during an emit would shift the emit's indices: it is appended, marked, and moved
-    // to the front when the emit is over.
-    const bool deferPrepend = prepend && emitDepth_ > 0;
-    auto node = std::make_unique<Listener>(Listener{index, once, deferPrepend, id, std::move(call)});
-    if (prepend && !deferPrepend) {
-      listeners_.insert(listeners_.begin(), std::move(node));
+    ((position++ == index ? (node = make<Events>(index, once, id, std::forward<F>(listener), event), 0) : 0), ...);
+    if (prepend) {
+      node->next = head_;
+      head_ = node;
+      if (!tail_) tail_ = node;
     } else {
-      listeners_.push_back(std::move(node));
+      (tail_ ? tail_->next : head_) = node;
+      tail_ = node;
     }
-    needsCompaction_ = needsCompaction_ || deferPrepend;
     listenerAdded(event);
     return id;
   }
 
   template <class E, class F>
-  static std::function<void(void*)> wrap(F&& listener, std::string_view event) {
+  static Listener* make(std::size_t index, bool once, ListenerId id, F&& listener, std::string_view event) {
     using Fn = std::decay_t<F>;
     if constexpr (!E::template accepts<Fn>) {
       throw Error("ERR_INVALID_ARG_TYPE",
                   "The listener for event \"" + std::string(event) + "\" does not take the event's arguments");
     } else {
-      return [fn = Fn(std::forward<F>(listener))](void* values) mutable {
-        if constexpr (E::template takesArguments<Fn>) {
-          std::apply(fn, *static_cast<typename E::Values*>(values));
-        } else {
-          fn();
-        }
-      };
+      return new ListenerFor<E, Fn>(index, once, id, Fn(std::forward<F>(listener)));
     }
   }
 
   // Removes listeners of `event` (any event: kAnyEvent) with this id (any id: 0).
   bool removeWhere(std::size_t event, ListenerId id) {
     bool removed = false;
-    for (auto& listener : listeners_) {
-      if ((event == kAnyEvent || listener->event == event) && (id == 0 || listener->id == id) && listener->call) {
-        listener->call = nullptr;
+    for (Listener* l = head_; l; l = l->next) {
+      if ((event == kAnyEvent || l->event == event) && (id == 0 || l->id == id) && !l->removed) {
+        l->removed = true;
         removed = true;
       }
     }
@@ -214,20 +230,23 @@ class EventEmitter {
   }
 
   void compact() {
-    std::erase_if(listeners_, [](const auto& listener) { return !listener->call; });
-    // Deferred prepends go to the front, the latest first, as if each had been inserted there.
-    auto deferred = std::stable_partition(listeners_.begin(), listeners_.end(),
-                                          [](const auto& listener) { return !listener->deferredPrepend; });
-    std::reverse(deferred, listeners_.end());
-    for (auto it = deferred; it != listeners_.end(); ++it) (*it)->deferredPrepend = false;
-    std::rotate(listeners_.begin(), deferred, listeners_.end());
+    tail_ = nullptr;
+    for (Listener** link = &head_; *link;) {
+      if ((*link)->removed) {
+        delete std::exchange(*link, (*link)->next);
+      } else {
+        tail_ = *link;
+        link = &(*link)->next;
+      }
+    }
     needsCompaction_ = false;
   }
 
-  std::vector<std::unique_ptr<Listener>> listeners_;
+  Listener* head_ = nullptr;  // registration order, prepends at the front
+  Listener* tail_ = nullptr;
   ListenerId lastId_ = 0;
   unsigned emitDepth_ = 0;
-  bool needsCompaction_ = false;  // removed listeners or deferred prepends are waiting
+  bool needsCompaction_ = false;  // removed listeners are waiting to be freed
 };
 
 }  // namespace net

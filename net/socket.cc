@@ -327,7 +327,7 @@ void Socket::finishConnect() {
   emit<"connect">();
   emit<"ready">();
   if (state_ != State::kOpen) return;
-  if (queueHead_ < queue_.size()) {
+  if (!writeQueue_.empty()) {
     flush();
   } else {
     maybeFinish();
@@ -391,7 +391,7 @@ void Socket::updateInterest() {
     // waits, so the kernel applies flow control and an end of stream is still noticed.
     const bool wantRead = flowing_ != Flowing::kNo && !unconsumed_;
     if (wantRead && !readEnded_) interest |= reactor::kWantRead;
-    if (queueHead_ < queue_.size()) interest |= reactor::kWantWrite;
+    if (!writeQueue_.empty()) interest |= reactor::kWantWrite;
   }
   loop_.setInterest(fd_, interest);
 }
@@ -475,7 +475,7 @@ bool Socket::writeImpl(std::string_view data, std::string* owned, WriteCallback&
     return false;
   }
   std::size_t sent = 0;
-  if (state_ == State::kOpen && queueHead_ == queue_.size()) {
+  if (state_ == State::kOpen && writeQueue_.empty()) {
     // Nothing is queued: hand the data to the kernel now, and copy only what it did not take.
     const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0 && !wouldBlock(errno)) {
@@ -492,10 +492,9 @@ bool Socket::writeImpl(std::string_view data, std::string* owned, WriteCallback&
       return true;
     }
   }
-  queue_.push_back(PendingWrite{owned != nullptr ? std::move(*owned) : std::string(data), sent, std::move(callback)});
-  queuedBytes_ += data.size() - sent;
+  writeQueue_.push(owned != nullptr ? std::move(*owned) : std::string(data), sent, std::move(callback));
   updateInterest();
-  const bool belowHighWaterMark = queuedBytes_ < highWaterMark_;
+  const bool belowHighWaterMark = writeQueue_.bytes() < highWaterMark_;
   if (!belowHighWaterMark) needDrain_ = true;
   return belowHighWaterMark;
 }
@@ -508,12 +507,7 @@ void Socket::rejectWrite(Error error, WriteCallback& callback) {
 
 void Socket::flush() {
   iovec chunks[kMaxIovecs];
-  std::size_t count = 0;
-  for (std::size_t i = queueHead_; i < queue_.size() && count < kMaxIovecs; ++i, ++count) {
-    PendingWrite& pending = queue_[i];
-    chunks[count].iov_base = pending.data.data() + pending.sent;
-    chunks[count].iov_len = pending.data.size() - pending.sent;
-  }
+  const std::size_t count = writeQueue_.gather(chunks, kMaxIovecs);
   if (count == 0) return;
   msghdr message{};
   message.msg_iov = chunks;
@@ -523,31 +517,17 @@ void Socket::flush() {
     if (!wouldBlock(errno)) destroyWith(Error::fromSystem(errno, "write"));
     return;
   }
-  auto written = static_cast<std::size_t>(n);
+  const auto written = static_cast<std::size_t>(n);
   bytesWritten_ += written;
-  queuedBytes_ -= written;
   touch();
   std::vector<WriteCallback> completed;
-  while (written > 0 && queueHead_ < queue_.size()) {
-    PendingWrite& pending = queue_[queueHead_];
-    const std::size_t left = pending.data.size() - pending.sent;
-    const std::size_t taken = std::min(left, written);
-    pending.sent += taken;
-    written -= taken;
-    if (pending.sent < pending.data.size()) break;
-    if (pending.callback) completed.push_back(std::move(pending.callback));
-    ++queueHead_;
-  }
-  if (queueHead_ == queue_.size()) {
-    queue_.clear();
-    queueHead_ = 0;
-  }
+  writeQueue_.consume(written, completed);
   updateInterest();
   for (auto& callback : completed) {
     callback(nullptr);
     if (state_ != State::kOpen) return;
   }
-  if (queueHead_ == queue_.size()) {
+  if (writeQueue_.empty()) {
     if (std::exchange(needDrain_, false)) {
       emit<"drain">();
       if (state_ != State::kOpen) return;
@@ -570,7 +550,7 @@ Socket& Socket::end(std::string_view data, std::function<void()> callback) {
 }
 
 void Socket::maybeFinish() {
-  if (!endCalled_ || finSent_ || state_ != State::kOpen || queueHead_ < queue_.size()) return;
+  if (!endCalled_ || finSent_ || state_ != State::kOpen || !writeQueue_.empty()) return;
   finSent_ = true;
   if (::shutdown(fd_, SHUT_WR) < 0 && errno != ENOTCONN) {
     destroyWith(Error::fromSystem(errno, "shutdown"));
@@ -615,13 +595,7 @@ void Socket::destroyWith(std::optional<Error> error) {
     if (loop_.watching(fd_)) loop_.unwatch(fd_);
     ::close(std::exchange(fd_, -1));
   }
-  std::vector<WriteCallback> abandoned;
-  for (std::size_t i = queueHead_; i < queue_.size(); ++i) {
-    if (queue_[i].callback) abandoned.push_back(std::move(queue_[i].callback));
-  }
-  queue_.clear();
-  queueHead_ = 0;
-  queuedBytes_ = 0;
+  std::vector<WriteCallback> abandoned = writeQueue_.clear();
   // Node emits 'error' and 'close' on the next tick: listeners added right after destroy() hear them.
   loop_.nextTick([self, error = std::move(error), abandoned = std::move(abandoned)]() mutable {
     const Error writeError = error ? *error : destroyedError();

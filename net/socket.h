@@ -53,6 +53,7 @@
 #include "net/address.h"
 #include "net/error.h"
 #include "net/event_emitter.h"
+#include "net/write_queue.h"
 #include "reactor/loop.h"
 
 namespace net {
@@ -87,8 +88,6 @@ struct ConnectOptions {
   int autoSelectFamilyAttemptTimeout = 250;  // milliseconds per attempt while others remain; >= 1, 10 at least
   LookupFunction lookup;           // empty: getaddrinfo off the loop thread
 };
-
-using WriteCallback = std::function<void(const Error*)>;
 
 class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::string_view, int, std::string_view)>,
                                    Event<"connect", void()>, Event<"ready", void()>,
@@ -156,8 +155,8 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
 
   std::uint64_t bytesRead() const { return bytesRead_; }
   std::uint64_t bytesWritten() const { return bytesWritten_; }
-  std::size_t bufferSize() const { return queuedBytes_; }
-  std::size_t writableLength() const { return queuedBytes_; }
+  std::size_t bufferSize() const { return writeQueue_.bytes(); }
+  std::size_t writableLength() const { return writeQueue_.bytes(); }
   std::size_t writableHighWaterMark() const { return highWaterMark_; }
   // "opening", "open", "readOnly", "writeOnly" or "closed" (Node says "open" for a fresh socket,
   // an accident of its stream flags; a socket with no connection is "closed" here).
@@ -176,11 +175,6 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   enum class State : std::uint8_t { kFresh, kConnecting, kOpen, kDestroyed };
   // Node's readableFlowing: unset until a 'data' listener, resume() or pause() decides.
   enum class Flowing : std::uint8_t { kUnset, kYes, kNo };
-  struct PendingWrite {
-    std::string data;
-    std::size_t sent = 0;
-    WriteCallback callback;
-  };
   struct Connector;  // name lookup and the connection attempts, alive while connecting
 
   Socket(reactor::Loop& loop, const SocketOptions& options);
@@ -226,10 +220,8 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   bool keepAlive_ = false;
   int keepAliveInitialDelay_ = 0;
   std::size_t highWaterMark_;
-  std::size_t queuedBytes_ = 0;
   std::unique_ptr<std::string> unconsumed_;  // one read taken before any 'data' listener; null when idle
-  std::vector<PendingWrite> queue_;
-  std::size_t queueHead_ = 0;  // queue_[0, queueHead_) are sent, awaiting removal
+  WriteQueue writeQueue_;
   std::uint64_t bytesRead_ = 0;
   std::uint64_t bytesWritten_ = 0;
   std::int64_t timeoutMs_ = 0;

@@ -427,7 +427,7 @@ TEST_P(SocketTest, IdleConnectionCostsLittleHeap) {
   const double perConnection = static_cast<double>(after - before) / kConnections / 2;
   RecordProperty("heap_bytes_per_idle_connection", std::to_string(perConnection));
   std::printf("heap per idle connection: %.0f bytes\n", perConnection);
-  EXPECT_LT(perConnection, 1024);
+  EXPECT_LT(perConnection, 512);
   for (auto& client : clients) client->destroy();
   server->close();
   EXPECT_TRUE(runToCompletion(loop));
