@@ -115,11 +115,11 @@ class EventEmitter {
         if (--emitter.emitDepth_ == 0 && emitter.needsCompaction_) emitter.compact();
       }
     } endOfEmit{*this};
-    // Nodes are neither freed nor reordered during an emit: new ones go before the head or after
-    // `last`, so the walk sees exactly the listeners present when it began.
-    const Listener* last = tail_;
-    for (Listener* listener = head_;; listener = listener->next) {
-      if (listener->event == index && !listener->removed) {
+    // Nodes are not freed during an emit, and those added by it have larger ids than any present
+    // when it began: the walk calls exactly the listeners that were there.
+    const ListenerId newest = lastId_;
+    for (Listener* listener = head_; listener; listener = listener->next) {
+      if (listener->event == index && !listener->removed && listener->id <= newest) {
         called = true;
         if (listener->once) {
           listener->removed = true;
@@ -127,7 +127,6 @@ class EventEmitter {
         }
         listener->call(&values);
       }
-      if (listener == last) break;
     }
     return called;
   }
@@ -192,14 +191,14 @@ class EventEmitter {
     Listener* node = nullptr;
     std::size_t position = 0;
     ((position++ == index ? (node = make<Events>(index, once, id, std::forward<F>(listener), event), 0) : 0), ...);
-    if (prepend) {
-      node->next = head_;
-      head_ = node;
-      if (!tail_) tail_ = node;
-    } else {
-      (tail_ ? tail_->next : head_) = node;
-      tail_ = node;
+    // Appending walks the list: an emitter has a handful of listeners, and a tail pointer would
+    // cost every idle socket a word.
+    Listener** link = &head_;
+    if (!prepend) {
+      while (*link) link = &(*link)->next;
     }
+    node->next = *link;
+    *link = node;
     listenerAdded(event);
     return id;
   }
@@ -230,12 +229,10 @@ class EventEmitter {
   }
 
   void compact() {
-    tail_ = nullptr;
     for (Listener** link = &head_; *link;) {
       if ((*link)->removed) {
         delete std::exchange(*link, (*link)->next);
       } else {
-        tail_ = *link;
         link = &(*link)->next;
       }
     }
@@ -243,10 +240,10 @@ class EventEmitter {
   }
 
   Listener* head_ = nullptr;  // registration order, prepends at the front
-  Listener* tail_ = nullptr;
-  ListenerId lastId_ = 0;
-  unsigned emitDepth_ = 0;
-  bool needsCompaction_ = false;  // removed listeners are waiting to be freed
+  // One word: 2^47 ids outlast any program, and 2^16 nested emits of one emitter any stack.
+  ListenerId lastId_ : 47 = 0;
+  ListenerId emitDepth_ : 16 = 0;
+  ListenerId needsCompaction_ : 1 = 0;  // removed listeners are waiting to be freed
 };
 
 }  // namespace net

@@ -528,7 +528,8 @@ void Socket::flush() {
     if (state_ != State::kOpen) return;
   }
   if (writeQueue_.empty()) {
-    if (std::exchange(needDrain_, false)) {
+    if (needDrain_) {
+      needDrain_ = false;
       emit<"drain">();
       if (state_ != State::kOpen) return;
     }

@@ -206,19 +206,20 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
 
   reactor::Loop& loop_;
   int fd_ = -1;
-  State state_ = State::kFresh;
-  bool allowHalfOpen_;
-  Flowing flowing_ = Flowing::kUnset;
-  bool readEnded_ = false;   // the peer's FIN was read ('end')
-  bool endCalled_ = false;   // end() was called: no more writes
-  bool finSent_ = false;     // our FIN is out
-  bool finished_ = false;    // 'finish' was emitted
-  bool needDrain_ = false;
-  bool referenced_ = true;
-  bool idleTimerExpired_ = false;
-  bool noDelay_ = false;
-  bool keepAlive_ = false;
   int keepAliveInitialDelay_ = 0;
+  State state_ = State::kFresh;
+  Flowing flowing_ = Flowing::kUnset;
+  // Flags as bits: an idle connection's size is what a server pays per connection.
+  bool allowHalfOpen_ : 1;
+  bool readEnded_ : 1 = false;   // the peer's FIN was read ('end')
+  bool endCalled_ : 1 = false;   // end() was called: no more writes
+  bool finSent_ : 1 = false;     // our FIN is out
+  bool finished_ : 1 = false;    // 'finish' was emitted
+  bool needDrain_ : 1 = false;
+  bool referenced_ : 1 = true;
+  bool idleTimerExpired_ : 1 = false;
+  bool noDelay_ : 1 = false;
+  bool keepAlive_ : 1 = false;
   std::size_t highWaterMark_;
   std::unique_ptr<std::string> unconsumed_;  // one read taken before any 'data' listener; null when idle
   WriteQueue writeQueue_;
