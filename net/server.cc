@@ -308,13 +308,7 @@ void Server::admit(int fd) {
     refuse(fd, "maxConnections");
     return;
   }
-  SocketOptions socketOptions;
-  socketOptions.allowHalfOpen = options_.allowHalfOpen;
-  socketOptions.highWaterMark = options_.highWaterMark;
-  std::shared_ptr<Socket> socket =
-      Socket::fromAccepted(loop_, fd, socketOptions, weak_from_this(), options_.pauseOnConnect);
-  if (options_.noDelay) socket->setNoDelay(true);
-  if (options_.keepAlive) socket->setKeepAlive(true, options_.keepAliveInitialDelay);
+  std::shared_ptr<Socket> socket = Socket::fromAccepted(loop_, fd, weak_from_this(), options_);
   ++connections_;
   emit<"connection">(std::move(socket));
 }

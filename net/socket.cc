@@ -129,12 +129,18 @@ std::shared_ptr<Socket> Socket::create(reactor::Loop& loop, SocketOptions option
   return socket;
 }
 
-std::shared_ptr<Socket> Socket::fromAccepted(reactor::Loop& loop, int fd, const SocketOptions& options,
-                                             std::weak_ptr<Server> server, bool paused) {
-  std::shared_ptr<Socket> socket = allocate(loop, options);
+std::shared_ptr<Socket> Socket::fromAccepted(reactor::Loop& loop, int fd, std::weak_ptr<Server> server,
+                                             const ServerOptions& options) {
+  SocketOptions socketOptions;
+  socketOptions.allowHalfOpen = options.allowHalfOpen;
+  socketOptions.highWaterMark = options.highWaterMark;
+  std::shared_ptr<Socket> socket = allocate(loop, socketOptions);
   socket->fd_ = fd;
   socket->server_ = std::move(server);
-  if (paused) socket->flowing_ = Flowing::kNo;
+  if (options.pauseOnConnect) socket->flowing_ = Flowing::kNo;
+  socket->noDelay_ = options.noDelay;
+  socket->keepAlive_ = options.keepAlive;
+  socket->keepAliveInitialDelay_ = options.keepAliveInitialDelay;
   socket->becomeOpen();
   return socket;
 }
@@ -341,15 +347,19 @@ void Socket::becomeOpen() {
     loop_.watch(fd_, *this);
     loop_.setReferenced(fd_, referenced_);
   }
-  applyOptions();
+  // A new connection has the kernel's defaults (both off): only what was asked for costs a call.
+  if (noDelay_) applyNoDelay();
+  if (keepAlive_) applyKeepAlive();
   updateInterest();
 }
 
-void Socket::applyOptions() {
-  const int family = SocketAddress::localOf(fd_).family();
-  if (family != AF_INET && family != AF_INET6) return;
+// Both fail harmlessly (EOPNOTSUPP) on a unix-domain socket, where they mean nothing.
+void Socket::applyNoDelay() {
   int on = noDelay_ ? 1 : 0;
   setsockopt(fd_, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
+}
+
+void Socket::applyKeepAlive() {
   int keepAlive = keepAlive_ ? 1 : 0;
   setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &keepAlive, sizeof keepAlive);
   if (keepAlive_ && keepAliveInitialDelay_ > 0) {
@@ -659,14 +669,14 @@ void Socket::onIdleTimer() {
 
 Socket& Socket::setNoDelay(bool noDelay) {
   noDelay_ = noDelay;
-  if (state_ == State::kOpen) applyOptions();
+  if (state_ == State::kOpen) applyNoDelay();
   return *this;
 }
 
 Socket& Socket::setKeepAlive(bool enable, int initialDelayMs) {
   keepAlive_ = enable;
   keepAliveInitialDelay_ = initialDelayMs;
-  if (state_ == State::kOpen) applyOptions();
+  if (state_ == State::kOpen) applyKeepAlive();
   return *this;
 }
 

@@ -59,6 +59,7 @@
 namespace net {
 
 class Server;
+struct ServerOptions;
 
 struct SocketOptions {
   int fd = -1;                   // wrap an existing connected stream socket (owned from then on); -1: none
@@ -180,8 +181,8 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   Socket(reactor::Loop& loop, const SocketOptions& options);
   static std::shared_ptr<Socket> allocate(reactor::Loop& loop, const SocketOptions& options);
   // A connection accepted by `server`, open from the start.
-  static std::shared_ptr<Socket> fromAccepted(reactor::Loop& loop, int fd, const SocketOptions& options,
-                                              std::weak_ptr<Server> server, bool paused);
+  static std::shared_ptr<Socket> fromAccepted(reactor::Loop& loop, int fd, std::weak_ptr<Server> server,
+                                              const ServerOptions& options);
 
   void onReady(std::uint8_t ready) override;
   void listenerAdded(std::string_view event) override;
@@ -201,7 +202,8 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   void destroyWith(std::optional<Error> error);
   void rejectWrite(Error error, WriteCallback& callback);
   void connectAttemptFailed(Error error);
-  void applyOptions();
+  void applyNoDelay();
+  void applyKeepAlive();
   void armIdleTimer(std::int64_t delayMs);
 
   reactor::Loop& loop_;
