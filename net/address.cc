@@ -39,6 +39,14 @@ bool isDottedDecimal(std::string_view input) {
   return i == input.size();
 }
 
+// Node's zone index: one or more ASCII letters, digits, '-', '.' or ':'.
+bool isZoneIndex(std::string_view zone) {
+  return !zone.empty() && std::all_of(zone.begin(), zone.end(), [](char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '-' || c == '.' ||
+           c == ':';
+  });
+}
+
 }  // namespace
 
 bool isIPv4(std::string_view input) { return isDottedDecimal(input); }
@@ -46,10 +54,13 @@ bool isIPv4(std::string_view input) { return isDottedDecimal(input); }
 bool isIPv6(std::string_view input) {
   std::string_view address = input;
   if (auto percent = input.find('%'); percent != std::string_view::npos) {
-    if (percent + 1 == input.size()) return false;  // an empty zone index
+    if (!isZoneIndex(input.substr(percent + 1))) return false;
     address = input.substr(0, percent);
   }
-  if (address.empty() || address.size() >= INET6_ADDRSTRLEN) return false;
+  // inet_pton reads a C string: a NUL inside would end the address early.
+  if (address.empty() || address.size() >= INET6_ADDRSTRLEN || address.find('\0') != std::string_view::npos) {
+    return false;
+  }
   std::string text(address);
   in6_addr parsed;
   return inet_pton(AF_INET6, text.c_str(), &parsed) == 1;
