@@ -61,6 +61,43 @@ endif
 TEST_BIN := $(BUILD)/bin/reactor_tests
 GTEST_LIBS := -lgmock -lgtest_main -lgtest
 
+# --- fuzzing: libFuzzer targets, built with clang into build/fuzz/ (BUILD.md, "Fuzzing") ----------
+# fuzz/*_fuzzer.cc are the entry points; the other fuzz/*.cc are the drivers behind them, which the
+# test binary links too, so that `make test` replays the committed corpus through them.
+FUZZ_CXX   ?= clang++
+FUZZ_TIME  ?= 60
+FUZZ_BUILD ?= build/fuzz
+FUZZ_DEBIAN_PACKAGES := clang libclang-rt-14-dev
+FUZZ_DRIVER_SRC := $(filter-out %_fuzzer.cc,$(wildcard fuzz/*.cc))
+FUZZ_TARGETS := $(patsubst fuzz/%_fuzzer.cc,%,$(wildcard fuzz/*_fuzzer.cc))
+FUZZ_OBJ := $(patsubst %.cc,$(FUZZ_BUILD)/obj/%.o,$(REACTOR_SRC) $(NET_SRC) $(FUZZ_DRIVER_SRC))
+# -O1 as libFuzzer advises; UBSan findings abort as ASan's do, so that libFuzzer keeps the input.
+FUZZ_CXXFLAGS := -std=c++20 -O1 -g -Wall -Wextra -Werror -pthread -fno-omit-frame-pointer -fno-sanitize-recover=all
+TEST_OBJ += $(FUZZ_DRIVER_SRC:%.cc=$(BUILD)/obj/%.o)
+
+.PHONY: fuzz fuzz-deps
+fuzz-deps:
+	@$(call install_missing,$(FUZZ_DEBIAN_PACKAGES))
+
+$(FUZZ_BUILD)/obj/%.o: %.cc
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(CPPFLAGS) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer-no-link,address,undefined $(DEPFLAGS) -c $< -o $@
+
+$(FUZZ_BUILD)/bin/%_fuzzer: $(FUZZ_BUILD)/obj/fuzz/%_fuzzer.o $(FUZZ_OBJ)
+	@mkdir -p $(@D)
+	$(FUZZ_CXX) $(FUZZ_CXXFLAGS) -fsanitize=fuzzer,address,undefined $^ -o $@
+
+# Each target runs FUZZ_TIME seconds. New inputs go to build/fuzz/corpus/<target>/; the committed
+# fuzz/corpus/<target>/ is read as seeds. A crash fails make; its input is in build/fuzz/artifacts/.
+fuzz: $(FUZZ_TARGETS:%=$(FUZZ_BUILD)/bin/%_fuzzer)
+	@for t in $(FUZZ_TARGETS); do \
+	  mkdir -p $(FUZZ_BUILD)/corpus/$$t $(FUZZ_BUILD)/artifacts/$$t && echo "== $$t ($(FUZZ_TIME) s)" && \
+	  $(FUZZ_BUILD)/bin/$${t}_fuzzer -max_total_time=$(FUZZ_TIME) -timeout=10 -print_final_stats=1 \
+	    -artifact_prefix=$(FUZZ_BUILD)/artifacts/$$t/ $(FUZZ_BUILD)/corpus/$$t fuzz/corpus/$$t || exit 1; \
+	done
+
+-include $(shell find $(FUZZ_BUILD)/obj -name '*.d' 2>/dev/null)
+
 # --- benchmarks ---------------------------------------------------------------------------------
 BENCH_SRC := $(wildcard bench/*_bench.cc)
 BENCH_BIN := $(BENCH_SRC:bench/%.cc=$(BUILD)/bin/%)
