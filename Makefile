@@ -171,6 +171,12 @@ $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
 
+# netload's main is tools/netload.cc; the rest of it is in tools/netload/.
+NETLOAD_OBJ := $(patsubst %.cc,$(BUILD)/obj/%.o,tools/netload.cc $(wildcard tools/netload/*.cc))
+$(BUILD)/bin/netload: $(NETLOAD_OBJ) $(LIBS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@
+
 $(COMPARE_BIN): $(COMPARE_OBJ)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
