@@ -24,6 +24,7 @@ namespace {
 
 using namespace std::chrono_literals;
 using reactor::testing_support::Fd;
+using reactor::testing_support::localPortOf;
 using testing_support::ChildProcess;
 using testing_support::Clock;
 using testing_support::siblingBinary;
@@ -33,24 +34,7 @@ constexpr int kDescriptorLimit = 64;
 constexpr int kClients = 200;
 constexpr std::string_view kListeningOn = "listening on 127.0.0.1:";
 
-// A blocking connect to 127.0.0.1:port: it completes as soon as the kernel has the connection in
-// the listener's backlog, whether or not the server ever accepts it.
-Fd connectTo(int port) {
-  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) return Fd();
-  return fd;
-}
-
-int localPortOf(const Fd& fd) {
-  sockaddr_in address{};
-  socklen_t length = sizeof address;
-  getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
-  return ntohs(address.sin_port);
-}
+Fd connectTo(int port) { return reactor::testing_support::connectBlocking(port); }
 
 enum class Answer { kEcho, kClosed, kNone };
 

@@ -44,41 +44,15 @@ using namespace reactor::testing_support;
 // A blocking connect to a listening loopback socket completes at once (the kernel finishes the
 // handshake before anyone accepts); the descriptor is made non-blocking afterwards.
 Fd connectTcp(int port, const char* ip = "127.0.0.1") {
-  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  inet_pton(AF_INET, ip, &address.sin_addr);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) return Fd();
-  fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
+  Fd fd = connectBlocking(port, ip);
+  if (fd.get() >= 0) fcntl(fd.get(), F_SETFL, fcntl(fd.get(), F_GETFL) | O_NONBLOCK);
   return fd;
 }
 
 // errno of a connect that fails, 0 if it succeeds.
-int connectErrno(int port) {
-  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  return connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0 ? errno : 0;
-}
+int connectErrno(int port) { return connectBlocking(port).get() < 0 ? errno : 0; }
 
-Fd connectUnix(const std::string& path) {
-  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) return Fd();
-  return fd;
-}
-
-int localPortOf(const Fd& fd) {
-  sockaddr_in address{};
-  socklen_t length = sizeof address;
-  getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
-  return ntohs(address.sin_port);
-}
+Fd connectUnix(const std::string& path) { return connectUnixBlocking(path); }
 
 // Whether the peer closed the connection (EOF or reset) within `limit`; poll()s, never sleeps.
 bool seesConnectionClosed(const Fd& fd, std::chrono::milliseconds limit = std::chrono::seconds(5)) {

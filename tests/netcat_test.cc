@@ -31,8 +31,11 @@
 namespace {
 
 using namespace std::chrono_literals;
+using reactor::testing_support::connectBlocking;
+using reactor::testing_support::connectUnixBlocking;
 using reactor::testing_support::Fd;
 using reactor::testing_support::runUntil;
+using reactor::testing_support::withReceiveTimeout;
 using testing_support::ChildProcess;
 using testing_support::Clock;
 using testing_support::siblingBinary;
@@ -65,30 +68,8 @@ int startEchoServer(ChildProcess& server, Clock::time_point deadline) {
 
 // Blocking client sockets whose reads give up after five seconds, so that a missing byte fails
 // the test instead of hanging it.
-Fd withReadTimeout(Fd fd) {
-  timeval timeout{5, 0};
-  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  return fd;
-}
-
-Fd connectTcp(int port) {
-  Fd fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) return Fd();
-  return withReadTimeout(std::move(fd));
-}
-
-Fd connectUnix(const std::string& path) {
-  Fd fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0));
-  sockaddr_un address{};
-  address.sun_family = AF_UNIX;
-  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
-  if (connect(fd.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) return Fd();
-  return withReadTimeout(std::move(fd));
-}
+Fd connectTcp(int port) { return withReceiveTimeout(connectBlocking(port)); }
+Fd connectUnix(const std::string& path) { return withReceiveTimeout(connectUnixBlocking(path)); }
 
 // Reads `size` bytes, or fewer when the stream ends or the read timeout passes.
 std::string readUpTo(const Fd& fd, std::size_t size) {

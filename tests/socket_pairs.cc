@@ -4,9 +4,11 @@
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/un.h>
 #include <unistd.h>
 
 #include <cerrno>
+#include <cstring>
 #include <system_error>
 
 namespace reactor::testing_support {
@@ -76,6 +78,49 @@ SocketPair tcpPair() {
   finish(local);
   finish(peer);
   return SocketPair{std::move(local), std::move(peer)};
+}
+
+namespace {
+
+// Connects `fd` to `address`; on failure closes it and returns Fd() with connect()'s errno.
+Fd connectOrNothing(Fd fd, const sockaddr* address, socklen_t length) {
+  if (connect(fd.get(), address, length) == 0) return fd;
+  const int error = errno;
+  fd.reset();
+  errno = error;
+  return Fd();
+}
+
+}  // namespace
+
+Fd connectBlocking(int port, const char* ip) {
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_port = htons(static_cast<std::uint16_t>(port));
+  inet_pton(AF_INET, ip, &address.sin_addr);
+  return connectOrNothing(Fd(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0)), reinterpret_cast<sockaddr*>(&address),
+                          sizeof address);
+}
+
+Fd connectUnixBlocking(const std::string& path) {
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::strncpy(address.sun_path, path.c_str(), sizeof address.sun_path - 1);
+  return connectOrNothing(Fd(socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)), reinterpret_cast<sockaddr*>(&address),
+                          sizeof address);
+}
+
+Fd withReceiveTimeout(Fd fd, int seconds) {
+  timeval timeout{seconds, 0};
+  setsockopt(fd.get(), SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
+  return fd;
+}
+
+int localPortOf(const Fd& fd) {
+  sockaddr_in address{};
+  socklen_t length = sizeof address;
+  getsockname(fd.get(), reinterpret_cast<sockaddr*>(&address), &length);
+  return ntohs(address.sin_port);
 }
 
 }  // namespace reactor::testing_support

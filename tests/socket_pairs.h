@@ -2,6 +2,7 @@
 // close-on-exec. Portable to macOS: no SOCK_NONBLOCK or accept4(), which it lacks.
 #pragma once
 
+#include <string>
 #include <utility>
 
 namespace reactor::testing_support {
@@ -40,5 +41,15 @@ SocketPair unixPair();
 // A connected TCP pair over 127.0.0.1: `local` is the accepted end, `peer` the connecting one.
 // Throws std::system_error on failure.
 SocketPair tcpPair();
+
+// Blocking client sockets, for tests that play a plain peer. On loopback a blocking connect
+// completes as soon as the kernel has queued the connection, whether or not the server accepts it.
+// Each returns Fd() with errno set when connect() fails.
+Fd connectBlocking(int port, const char* ip = "127.0.0.1");
+Fd connectUnixBlocking(const std::string& path);
+// Reads from `fd` give up after `seconds` (SO_RCVTIMEO): the deadline of a blocking test client.
+Fd withReceiveTimeout(Fd fd, int seconds = 5);
+// The local port of a TCP socket.
+int localPortOf(const Fd& fd);
 
 }  // namespace reactor::testing_support

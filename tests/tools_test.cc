@@ -10,11 +10,14 @@
 
 #include <gtest/gtest.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <optional>
 #include <string>
 
 #include "tests/child_process.h"
+#include "tests/socket_pairs.h"
 
 namespace {
 
@@ -22,19 +25,16 @@ using namespace std::chrono_literals;
 using testing_support::ChildProcess;
 using testing_support::Clock;
 using testing_support::siblingBinary;
+using reactor::testing_support::connectBlocking;
+using reactor::testing_support::Fd;
+using reactor::testing_support::withReceiveTimeout;
 
 constexpr std::string_view kListeningOn = "listening on 127.0.0.1:";
 
 // A blocking client socket connected to 127.0.0.1:port, with a receive timeout as a deadline.
-int connectTo(int port) {
-  const int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  timeval timeout{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, sizeof timeout);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  EXPECT_EQ(connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+Fd connectTo(int port) {
+  Fd fd = withReceiveTimeout(connectBlocking(port));
+  EXPECT_GE(fd.get(), 0) << std::strerror(errno);
   return fd;
 }
 
@@ -46,7 +46,8 @@ TEST(EchoServerTool, EchoesEveryByteAndExitsCleanlyOnSigterm) {
   auto listening = server.waitForLineStartingWith(kListeningOn, deadline);
   ASSERT_TRUE(listening) << server.transcript();
   EXPECT_EQ(server.lines().front(), *listening);  // the first line, as documented
-  const int fd = connectTo(portFrom(*listening));
+  const Fd client = connectTo(portFrom(*listening));
+  const int fd = client.get();
   std::string sent(256 * 1024, '\0');
   for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7 + i / 251);
   ASSERT_EQ(send(fd, sent.data(), sent.size(), MSG_NOSIGNAL), static_cast<ssize_t>(sent.size()));
@@ -54,7 +55,6 @@ TEST(EchoServerTool, EchoesEveryByteAndExitsCleanlyOnSigterm) {
   std::string received;
   char buffer[65536];
   for (ssize_t n; (n = read(fd, buffer, sizeof buffer)) > 0;) received.append(buffer, static_cast<std::size_t>(n));
-  close(fd);
   EXPECT_TRUE(received == sent) << "received " << received.size() << " of " << sent.size() << " bytes";
   server.signal(SIGTERM);
   std::optional<int> status = server.waitForExit(deadline);
@@ -67,12 +67,11 @@ TEST(EchoServerTool, DiscardModeSendsNothingBack) {
   ChildProcess server(siblingBinary("echo-server"), {"--mode", "discard"});
   auto listening = server.waitForLineStartingWith(kListeningOn, deadline);
   ASSERT_TRUE(listening) << server.transcript();
-  const int fd = connectTo(portFrom(*listening));
-  ASSERT_EQ(send(fd, "dropped", 7, MSG_NOSIGNAL), 7);
-  shutdown(fd, SHUT_WR);
+  const Fd client = connectTo(portFrom(*listening));
+  ASSERT_EQ(send(client.get(), "dropped", 7, MSG_NOSIGNAL), 7);
+  shutdown(client.get(), SHUT_WR);
   char byte;
-  EXPECT_EQ(read(fd, &byte, 1), 0);  // end of stream, no data
-  close(fd);
+  EXPECT_EQ(read(client.get(), &byte, 1), 0);  // end of stream, no data
 }
 
 TEST(EchoServerTool, HelpAndBadOptions) {
