@@ -2,7 +2,8 @@
 #
 #   make                      build/lib/libreactor.a (and the tools)
 #   make test                 build and run the GoogleTest suite
-#   make bench                build and run the benchmarks
+#   make bench                build and run the benchmarks and the side-by-side comparison
+#   make soak                 ten minutes of load, faults and timers (SOAK_SECONDS=600)
 #   make install PREFIX=/usr/local
 #   make test SAN=address,undefined   same targets, sanitized, under build/san-address-undefined/
 
@@ -108,10 +109,15 @@ COMPARE_OBJ := $(COMPARE_SRC:%.cc=$(BUILD)/obj/%.o)
 COMPARE_BIN := $(BUILD)/bin/bench-compare
 COMPARE_ARGS ?=
 
+# --- soak: minutes of mixed load, faults and timers against echo-server (not in CI) --------------
+SOAK_SECONDS ?= 600
+SOAK_OBJ := $(addprefix $(BUILD)/obj/tests/,soak/soak.o chaos_proxy.o echo_check_client.o proc_stats.o child_process.o)
+SOAK_BIN := $(BUILD)/bin/soak
+
 # Debian packages a fresh machine needs (installed by `make deps`, skipped when present).
 DEBIAN_PACKAGES := g++ make libgtest-dev libgmock-dev libbenchmark-dev
 
-.PHONY: all test bench deps bench-deps install clean
+.PHONY: all test bench soak deps bench-deps install clean
 # Objects built through a pattern chain (tools, benchmarks) are kept, so a second make with nothing
 # changed does nothing. (A global .SECONDARY would also make the archives' objects intermediate, and
 # a missing one, such as a newly added source, would then never be compiled.)
@@ -187,6 +193,13 @@ bench: $(BENCH_BIN) peers $(TOOL_BIN) $(COMPARE_BIN)
 	@for b in $(BENCH_BIN); do echo "== $$b"; $$b --benchmark_min_time=$(BENCH_MIN_TIME) || exit 1; done
 	@echo "== $(COMPARE_BIN)"
 	$(COMPARE_BIN) --out $(BUILD)/bench $(COMPARE_ARGS)
+
+$(SOAK_BIN): $(SOAK_OBJ) $(LIBS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $^ -o $@
+
+soak: $(SOAK_BIN) $(BUILD)/bin/echo-server
+	$(SOAK_BIN) $(SOAK_SECONDS)
 
 # --- install: headers, static libraries, pkg-config file ------------------------------------------
 HEADERS := $(filter-out reactor/kqueue_poller.h,$(wildcard reactor/*.h))
