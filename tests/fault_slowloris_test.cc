@@ -53,6 +53,7 @@
 #include "net/server.h"
 #include "net/socket.h"
 #include "tests/poll_until.h"
+#include "tests/socket_pairs.h"
 #include "tests/splitmix64.h"
 
 namespace net {
@@ -171,17 +172,12 @@ class LineServerThread {
 // The well-behaved client: `batches` batches of round trips of one short line on a blocking socket
 // with TCP_NODELAY; the 99th percentile of each batch, in microseconds. Empty if anything failed.
 std::vector<double> roundTripP99s(int port, int batches, int perBatch) {
-  const int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  const Fd client = withReceiveTimeout(connectBlocking(port));
+  const int fd = client.get();
   const int on = 1;
   setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  timeval limit{5, 0};
-  setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &limit, sizeof limit);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
   std::vector<double> p99s;
-  if (::connect(fd, reinterpret_cast<sockaddr*>(&address), sizeof address) == 0) {
+  if (fd >= 0) {
     const std::string request = "how are you?\n";
     auto roundTrip = [&]() -> std::optional<double> {
       const auto start = Clock::now();
@@ -210,7 +206,6 @@ std::vector<double> roundTripP99s(int port, int batches, int perBatch) {
       p99s.push_back(samples[samples.size() * 99 / 100]);
     }
   }
-  ::close(fd);
   return p99s;
 }
 

@@ -1,8 +1,6 @@
 #include "tests/raw_peer.h"
 
-#include <arpa/inet.h>
 #include <fcntl.h>
-#include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
@@ -17,23 +15,12 @@ namespace {
 
 }  // namespace
 
-RawPeer::RawPeer(int port) : fd_(::socket(AF_INET, SOCK_STREAM, 0)) {
-  if (fd_.get() < 0) fail("socket");
-  if (fcntl(fd_.get(), F_SETFD, FD_CLOEXEC) < 0) fail("fcntl(FD_CLOEXEC)");
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_port = htons(static_cast<std::uint16_t>(port));
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  if (::connect(fd_.get(), reinterpret_cast<sockaddr*>(&address), sizeof address) < 0) fail("connect");
+RawPeer::RawPeer(int port) : fd_(connectBlocking(port)) {
+  if (fd_.get() < 0) fail("connect");
   if (fcntl(fd_.get(), F_SETFL, fcntl(fd_.get(), F_GETFL) | O_NONBLOCK) < 0) fail("fcntl(O_NONBLOCK)");
 }
 
-int RawPeer::localPort() const {
-  sockaddr_in address{};
-  socklen_t length = sizeof address;
-  if (getsockname(fd_.get(), reinterpret_cast<sockaddr*>(&address), &length) < 0) return 0;
-  return ntohs(address.sin_port);
-}
+int RawPeer::localPort() const { return localPortOf(fd_); }
 
 std::size_t RawPeer::sendSome(std::string_view data) {
   std::size_t sent = 0;
