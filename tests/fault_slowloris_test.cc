@@ -111,8 +111,14 @@ class LineServerThread {
       }, 1);
     });
   }
-  void stopProbe() {
-    loop_.post([this] { loop_.clearInterval(probe_); });
+  // Returns once the probe has stopped (true), so that what the test does next is not measured.
+  bool stopProbe() {
+    auto stopped = std::make_shared<std::promise<void>>();
+    loop_.post([this, stopped] {
+      loop_.clearInterval(probe_);
+      stopped->set_value();
+    });
+    return stopped->get_future().wait_for(10s) == std::future_status::ready;
   }
 
   // Readable once stop() has returned.
@@ -305,7 +311,7 @@ TEST(FaultSlowloris, IdleTimeoutReapsSilentConnectionsOnTimeKeepsTricklingOnesAn
   const bool allReaped = pollUntil(loop, stoppersClosed, 10s);
   const auto watchedUntil = allConnected + std::chrono::milliseconds(3 * kIdleTimeoutMs);
   pollUntil(loop, [&] { return Clock::now() >= watchedUntil; }, 5s);
-  server.stopProbe();
+  ASSERT_TRUE(server.stopProbe()) << "the server's loop did not answer";
 
   std::size_t tricklersClosed = 0, failures = 0;
   for (const Attacker& attacker : attackers) {
