@@ -33,7 +33,9 @@ Loop::Loop(std::unique_ptr<Poller> poller)
   if (!poller_) throw std::invalid_argument("reactor::Loop needs a poller");
 }
 
-Loop::~Loop() = default;
+Loop::~Loop() {
+  std::lock_guard waitForPostsInFlight(postMutex_);
+}
 
 Loop& Loop::forThisThread() {
   thread_local Loop loop;
@@ -114,13 +116,12 @@ void Loop::poll(int timeoutMs) {
 }
 
 void Loop::post(std::function<void()> fn) {
-  bool mustWake;
-  {
-    std::lock_guard lock(postMutex_);
-    posted_.push_back(std::move(fn));
-    mustWake = !std::exchange(wakePending_, true);
-  }
-  if (mustWake) poller_->wake();
+  // wake() runs under the lock: once the loop thread has taken `fn`, run it and returned from
+  // run(), its owner may destroy the loop, and ~Loop takes this lock first, so no wake() can still
+  // be on its way to a destroyed poller.
+  std::lock_guard lock(postMutex_);
+  posted_.push_back(std::move(fn));
+  if (!std::exchange(wakePending_, true)) poller_->wake();
 }
 
 void Loop::runPosted() {

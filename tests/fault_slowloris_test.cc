@@ -160,9 +160,6 @@ class LineServerThread {
     });
   }
 
-  // Created here and destroyed after the join, not by the thread: Loop::post() may still be
-  // inside the poller's wake() when the stop it posted has run and the thread has returned from
-  // run() (tests/fault_loop_teardown_test.cc), so a loop the thread destroyed could be used by it.
   reactor::Loop loop_;
   std::thread thread_;
   int port_ = 0;

@@ -8,6 +8,9 @@ namespace reactor::testing_support {
 
 bool runUntil(Loop& loop, const std::function<bool()>& done, std::chrono::milliseconds limit) {
   const auto deadline = std::chrono::steady_clock::now() + limit;
+  // The guard is due `limit` after the loop's cached time: a stale cache would make it fire early,
+  // and the loop could then block with nothing armed, past the deadline.
+  loop.updateTime();
   Timeout guard = loop.setTimeout([] {}, limit.count());
   bool held = done();
   while (!held && std::chrono::steady_clock::now() < deadline) {
