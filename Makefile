@@ -121,7 +121,7 @@ DEBIAN_PACKAGES := g++ make libgtest-dev libgmock-dev libbenchmark-dev
 # Objects built through a pattern chain (tools, benchmarks) are kept, so a second make with nothing
 # changed does nothing. (A global .SECONDARY would also make the archives' objects intermediate, and
 # a missing one, such as a newly added source, would then never be compiled.)
-.PRECIOUS: $(BUILD)/obj/%.o
+.PRECIOUS: $(BUILD)/obj/%.o $(FUZZ_BUILD)/obj/%.o
 .DEFAULT_GOAL := all
 all: $(LIBS) $(BENCH_BIN) $(TOOL_BIN) $(COMPARE_BIN)
 
