@@ -186,4 +186,41 @@ void ChildProcess::readFrom(Captured& stream) {
   }
 }
 
+ForkedReport runForked(const std::function<std::string()>& body, Clock::time_point deadline) {
+  int report[2];
+  if (pipe2(report, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+  const pid_t child = fork();
+  if (child < 0) throw std::system_error(errno, std::generic_category(), "fork");
+  if (child == 0) {
+    close(report[0]);
+    std::string text;
+    try {
+      text = body();
+    } catch (const std::exception& error) {
+      text = std::string("exception: ") + error.what();
+    }
+    for (std::size_t sent = 0; sent < text.size();) {
+      const ssize_t n = write(report[1], text.data() + sent, text.size() - sent);
+      if (n <= 0) break;
+      sent += static_cast<std::size_t>(n);
+    }
+    _exit(0);
+  }
+  close(report[1]);
+  ForkedReport result;
+  for (;;) {
+    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now());
+    pollfd watched{report[0], POLLIN, 0};
+    if (left.count() <= 0 || poll(&watched, 1, static_cast<int>(left.count())) != 1) break;
+    char buffer[512];
+    const ssize_t n = read(report[0], buffer, sizeof buffer);
+    if (n <= 0) break;
+    result.text.append(buffer, static_cast<std::size_t>(n));
+  }
+  close(report[0]);
+  kill(child, SIGKILL);  // our own child: a no-op once it has exited
+  waitpid(child, &result.status, 0);
+  return result;
+}
+
 }  // namespace testing_support

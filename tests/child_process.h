@@ -87,4 +87,14 @@ class ChildProcess {
   std::optional<int> exitStatus_;
 };
 
+// What a forked copy of the test process reports. `body` runs in a child made by fork() alone, so
+// it may change process-wide state (resource limits, signal dispositions) without touching the
+// test; the text it returns (or "exception: ..." if it throws) comes back through a pipe. The child
+// is killed if it has not finished by the deadline.
+struct ForkedReport {
+  std::string text;
+  int status = 0;  // the child's wait status
+};
+ForkedReport runForked(const std::function<std::string()>& body, Clock::time_point deadline);
+
 }  // namespace testing_support

@@ -24,6 +24,7 @@
 #include <string>
 
 #include "net/socket.h"
+#include "tests/child_process.h"
 #include "tests/poll_until.h"
 #include "tests/socket_pairs.h"
 #include "tests/test_backends.h"
@@ -120,37 +121,8 @@ class FaultSigpipeTest : public ::testing::TestWithParam<TestBackend> {};
 
 TEST_P(FaultSigpipeTest, WritingToAClosedOrResetPeerFailsTheSocketAndRaisesNoSigpipe) {
   const std::string path = ::testing::TempDir() + "fault_sigpipe_" + std::to_string(getpid()) + ".sock";
-  int report[2];
-  ASSERT_EQ(pipe2(report, O_CLOEXEC), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(report[0]);
-    std::string text;
-    try {
-      text = runScenarios(GetParam(), path);
-    } catch (const std::exception& error) {
-      text += std::string("exception: ") + error.what() + "\n";
-    }
-    [[maybe_unused]] ssize_t written = write(report[1], text.data(), text.size());
-    _exit(0);
-  }
-  close(report[1]);
-  Fd reader(report[0]);
-  std::string text;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(20);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    pollfd watched{reader.get(), POLLIN, 0};
-    if (left.count() <= 0 || poll(&watched, 1, static_cast<int>(left.count())) != 1) break;
-    char buffer[512];
-    const ssize_t n = read(reader.get(), buffer, sizeof buffer);
-    if (n <= 0) break;
-    text.append(buffer, static_cast<std::size_t>(n));
-  }
-  kill(child, SIGKILL);  // our own child: a no-op once it has exited
-  int status = 0;
-  ASSERT_EQ(waitpid(child, &status, 0), child);
+  const auto [text, status] = testing_support::runForked([&] { return runScenarios(GetParam(), path); },
+                                                          std::chrono::steady_clock::now() + std::chrono::seconds(20));
   EXPECT_FALSE(WIFSIGNALED(status) && WTERMSIG(status) == SIGPIPE) << "SIGPIPE killed the child\n" << text;
   EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << "status " << status << "\n" << text;
   // On a unix-domain socket the kernel answers EPIPE, the error that comes with SIGPIPE. Over TCP

@@ -30,6 +30,7 @@
 #include <vector>
 
 #include "net/socket.h"
+#include "tests/child_process.h"
 #include "tests/loop_test_support.h"
 #include "tests/socket_pairs.h"
 #include "tests/test_backends.h"
@@ -685,38 +686,13 @@ std::string exhaustionScenario(const TestBackend& backend) {
 }
 
 TEST_P(ServerTest, DescriptorExhaustionNeitherSpinsTheLoopNorStopsTheServer) {
-  int report[2];
-  ASSERT_EQ(pipe2(report, O_CLOEXEC), 0);
-  const pid_t child = fork();
-  ASSERT_GE(child, 0);
-  if (child == 0) {
-    close(report[0]);
-    std::string failure;
-    try {
-      failure = exhaustionScenario(GetParam());
-    } catch (const std::exception& error) {
-      failure = std::string("exception: ") + error.what();
-    }
-    if (failure.empty()) failure = "ok";
-    [[maybe_unused]] ssize_t written = write(report[1], failure.data(), failure.size());
-    _exit(0);
-  }
-  close(report[1]);
-  Fd reader(report[0]);
-  std::string message;
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  for (;;) {
-    const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
-    pollfd watched{reader.get(), POLLIN, 0};
-    if (left.count() <= 0 || poll(&watched, 1, static_cast<int>(left.count())) != 1) break;
-    char buffer[512];
-    const ssize_t n = read(reader.get(), buffer, sizeof buffer);
-    if (n <= 0) break;
-    message.append(buffer, static_cast<std::size_t>(n));
-  }
-  kill(child, SIGKILL);  // our own child: a no-op when it has exited
-  waitpid(child, nullptr, 0);
-  EXPECT_EQ(message, "ok");
+  const auto report = testing_support::runForked(
+      [&] {
+        const std::string failure = exhaustionScenario(GetParam());
+        return failure.empty() ? std::string("ok") : failure;
+      },
+      std::chrono::steady_clock::now() + std::chrono::seconds(10));
+  EXPECT_EQ(report.text, "ok");
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, ServerTest, ::testing::ValuesIn(testBackends()), backendTestName);
