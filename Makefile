@@ -175,13 +175,21 @@ $(BUILD)/bin/%_bench: $(BUILD)/obj/bench/%_bench.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -lbenchmark -o $@
 
-$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(LIBS)
+# What several tools share (tools/common/), as an archive: each tool links only what it uses.
+TOOL_COMMON_OBJ := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tools/common/*.cc))
+TOOL_COMMON_LIB := $(BUILD)/lib/libtools.a
+$(TOOL_COMMON_LIB): $(TOOL_COMMON_OBJ)
+	@mkdir -p $(@D)
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(TOOL_COMMON_LIB) $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
 
 # netload's main is tools/netload.cc; the rest of it is in tools/netload/.
 NETLOAD_OBJ := $(patsubst %.cc,$(BUILD)/obj/%.o,tools/netload.cc $(wildcard tools/netload/*.cc))
-$(BUILD)/bin/netload: $(NETLOAD_OBJ) $(LIBS)
+$(BUILD)/bin/netload: $(NETLOAD_OBJ) $(TOOL_COMMON_LIB) $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
 

@@ -20,6 +20,7 @@
 #include <string>
 
 #include "net/net.h"
+#include "tools/common/signal_watch.h"
 
 namespace {
 
@@ -110,41 +111,6 @@ Options parse(int argc, char** argv) {
   return options;
 }
 
-// SIGINT/SIGTERM arrive on a pipe the loop watches: the handler only writes one byte.
-int signalPipe[2] = {-1, -1};
-
-void onSignal(int) {
-  const char byte = 1;
-  [[maybe_unused]] ssize_t n = write(signalPipe[1], &byte, 1);
-}
-
-class ShutdownOnSignal : public reactor::IoHandler {
- public:
-  ShutdownOnSignal(reactor::Loop& loop, std::function<void()> shutdown) : loop_(loop), shutdown_(std::move(shutdown)) {
-    if (pipe(signalPipe) != 0) throw std::runtime_error("pipe failed");
-    loop_.watch(signalPipe[0], *this);
-    loop_.setReferenced(signalPipe[0], false);  // waiting for a signal must not keep the program alive
-    loop_.setInterest(signalPipe[0], reactor::kWantRead);
-    struct sigaction action {};
-    action.sa_handler = onSignal;
-    sigaction(SIGINT, &action, nullptr);
-    sigaction(SIGTERM, &action, nullptr);
-  }
-  ~ShutdownOnSignal() {
-    if (loop_.watching(signalPipe[0])) loop_.unwatch(signalPipe[0]);
-  }
-  void onReady(std::uint8_t) override {
-    char byte;
-    [[maybe_unused]] ssize_t n = read(signalPipe[0], &byte, 1);
-    loop_.unwatch(signalPipe[0]);
-    shutdown_();
-  }
-
- private:
-  reactor::Loop& loop_;
-  std::function<void()> shutdown_;
-};
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -181,7 +147,7 @@ int main(int argc, char** argv) {
     std::exit(1);
   });
 
-  ShutdownOnSignal shutdownOnSignal(loop, [&] {
+  tools::SignalWatch shutdownOnSignal(loop, [&] {
     server->close();
     reactor::Timeout grace = loop.setTimeout(
         [] {

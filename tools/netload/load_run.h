@@ -24,7 +24,7 @@
 #include "reactor/loop.h"
 #include "tools/netload/options.h"
 #include "tools/netload/report.h"
-#include "tools/netload/signal_watch.h"
+#include "tools/common/signal_watch.h"
 #include "tools/netload/workload.h"
 
 namespace netload {
@@ -75,7 +75,7 @@ class LoadRun final : private RunControl {
   const Options& options_;
   Meter meter_;
   std::unique_ptr<Workload> workload_;
-  SignalWatch signals_;
+  tools::SignalWatch signals_;
   Phase phase_ = Phase::kStarting;
   reactor::Timeout phaseTimer_;     // the end of warm-up, then of the window
   reactor::Timeout settleTimer_;    // idle: samples the server while it settles

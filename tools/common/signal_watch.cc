@@ -1,4 +1,4 @@
-#include "tools/netload/signal_watch.h"
+#include "tools/common/signal_watch.h"
 
 #include <fcntl.h>
 #include <signal.h>
@@ -7,7 +7,7 @@
 #include <cerrno>
 #include <system_error>
 
-namespace netload {
+namespace tools {
 
 namespace {
 
@@ -56,4 +56,4 @@ void SignalWatch::onReady(std::uint8_t) {
   onSignal_();
 }
 
-}  // namespace netload
+}  // namespace tools

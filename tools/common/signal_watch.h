@@ -1,6 +1,6 @@
-// SignalWatch: SIGINT and SIGTERM as a callback on the loop thread. The signal handler only writes
-// one byte to a pipe the loop watches; the watch is unreferenced, so waiting for a signal never
-// keeps the loop alive. After the first signal (or stop()) the default disposition is back, so a
+// tools::SignalWatch: SIGINT and SIGTERM as a callback on the loop thread, for the command-line
+// tools. The signal handler only writes one byte to a pipe the loop watches; the watch is
+// unreferenced, so waiting for a signal never keeps the loop alive. After the first signal (or stop()) the default disposition is back, so a
 // second Ctrl-C ends a run that does not stop by itself. One instance per process.
 #pragma once
 
@@ -8,7 +8,7 @@
 
 #include "reactor/loop.h"
 
-namespace netload {
+namespace tools {
 
 class SignalWatch : private reactor::IoHandler {
  public:
@@ -27,4 +27,4 @@ class SignalWatch : private reactor::IoHandler {
   int pipe_[2] = {-1, -1};
 };
 
-}  // namespace netload
+}  // namespace tools
