@@ -31,15 +31,14 @@ using ::testing_support::siblingBinary;
 
 constexpr std::size_t kConnections = 200;
 constexpr std::size_t kBytesPerConnection = 128 * 1024;
-constexpr std::string_view kListeningOn = "listening on 127.0.0.1:";
 
 TEST(ChaosProxyTest, UntouchedConnectionsDeliverEveryByteInOrderAndResetOnesFailCleanly) {
   ChildProcess server(siblingBinary("echo-server"), {"--port", "0"});
-  const auto listening = server.waitForLineStartingWith(kListeningOn, Clock::now() + 10s);
+  const auto listening = ::testing_support::waitForLoopbackPort(server, Clock::now() + 10s);
   ASSERT_TRUE(listening) << server.transcript();
   Loop loop;
   ChaosOptions options;
-  options.upstreamPort = std::stoi(listening->substr(kListeningOn.size()));
+  options.upstreamPort = *listening;
   options.seed = 20240607;
   options.resetPercent = 10;
   options.resetWithinBytes = kBytesPerConnection - 1;  // always before the last byte: every reset is seen

@@ -186,6 +186,13 @@ void ChildProcess::readFrom(Captured& stream) {
   }
 }
 
+std::optional<int> waitForLoopbackPort(ChildProcess& process, Clock::time_point deadline) {
+  constexpr std::string_view kListeningOn = "listening on 127.0.0.1:";
+  const auto line = process.waitForLineStartingWith(kListeningOn, deadline);
+  if (!line) return std::nullopt;
+  return std::stoi(line->substr(kListeningOn.size()));
+}
+
 ForkedReport runForked(const std::function<std::string()>& body, Clock::time_point deadline) {
   int report[2];
   if (pipe2(report, O_CLOEXEC) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");

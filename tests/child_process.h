@@ -87,6 +87,10 @@ class ChildProcess {
   std::optional<int> exitStatus_;
 };
 
+// The port in the "listening on 127.0.0.1:PORT" line our tools print first, once printed; nullopt
+// if the output ends or the deadline passes before.
+std::optional<int> waitForLoopbackPort(ChildProcess& process, Clock::time_point deadline);
+
 // What a forked copy of the test process reports. `body` runs in a child made by fork() alone, so
 // it may change process-wide state (resource limits, signal dispositions) without touching the
 // test; the text it returns (or "exception: ..." if it throws) comes back through a pipe. The child

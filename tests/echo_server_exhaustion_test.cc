@@ -32,7 +32,6 @@ using testing_support::siblingBinary;
 constexpr const char* kPrlimit = "/usr/bin/prlimit";
 constexpr int kDescriptorLimit = 64;
 constexpr int kClients = 200;
-constexpr std::string_view kListeningOn = "listening on 127.0.0.1:";
 
 Fd connectTo(int port) { return reactor::testing_support::connectBlocking(port); }
 
@@ -88,9 +87,9 @@ TEST(EchoServerExhaustion, ShedsTheExcessWithDropReportsWithoutSpinningAndRecove
   ChildProcess server(kPrlimit,
                       {"--nofile=" + std::to_string(kDescriptorLimit), siblingBinary("echo-server"), "--port", "0"},
                       ChildProcess::Streams::kAll);
-  auto listening = server.waitForLineStartingWith(kListeningOn, deadline);
+  const auto listening = testing_support::waitForLoopbackPort(server, deadline);
   ASSERT_TRUE(listening) << server.transcript() << server.errorOutput();
-  const int port = std::stoi(listening->substr(kListeningOn.size()));
+  const int port = *listening;
   ASSERT_EQ(openFilesLimit(server.pid()), kDescriptorLimit);  // prlimit exec'd echo-server in place
 
   // One client served and ended first, while descriptors are plentiful. Besides showing the server

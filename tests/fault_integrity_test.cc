@@ -54,7 +54,6 @@ constexpr std::size_t kWarmUpBytesPerConnection = kBytesPerConnection / 4;
 // Connections are opened in batches that stay below the server's listen backlog (511): an
 // overflowing accept queue drops handshakes, and their retransmission costs a second.
 constexpr std::size_t kConnectBatch = 250;
-constexpr std::string_view kListeningOn = "listening on 127.0.0.1:";
 
 // One round: every connection open at once, then all of them sending and checking together.
 void runRound(Loop& loop, int port, std::uint64_t round, std::size_t bytesPerConnection,
@@ -98,9 +97,9 @@ TEST(FaultIntegrity, ThousandConnectionsEchoAMebibyteEachAndTheServerGivesBackWh
   if (!openDescriptorCount() || !residentSetBytes()) GTEST_SKIP() << "needs Linux's /proc";
   Loop loop;
   ChildProcess server(siblingBinary("echo-server"), {"--port", "0"});
-  const auto listening = server.waitForLineStartingWith(kListeningOn, Clock::now() + 10s);
+  const auto listening = ::testing_support::waitForLoopbackPort(server, Clock::now() + 10s);
   ASSERT_TRUE(listening) << server.transcript();
-  const int port = std::stoi(listening->substr(kListeningOn.size()));
+  const int port = *listening;
   const pid_t pid = server.pid();
   const std::size_t serverDescriptors = openDescriptorCount(pid).value();
   const std::size_t ownDescriptors = openDescriptorCount().value();

@@ -22,6 +22,7 @@
 #include "net/socket.h"
 #include "tests/loop_test_support.h"
 #include "tests/socket_pairs.h"
+#include "tests/thrown_by.h"
 
 namespace net {
 namespace {
@@ -29,15 +30,6 @@ namespace {
 using reactor::testing_support::Fd;
 using reactor::testing_support::runUntil;
 
-template <class F>
-std::optional<Error> thrownBy(F&& f) {
-  try {
-    f();
-  } catch (const Error& error) {
-    return error;
-  }
-  return std::nullopt;
-}
 
 TEST(BlockList, ListsRulesNewestFirstInNodesFormat) {
   BlockList list;

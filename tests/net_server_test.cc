@@ -34,6 +34,7 @@
 #include "tests/loop_test_support.h"
 #include "tests/socket_pairs.h"
 #include "tests/test_backends.h"
+#include "tests/thrown_by.h"
 
 namespace net {
 namespace {
@@ -64,15 +65,6 @@ bool seesConnectionClosed(const Fd& fd, std::chrono::milliseconds limit = std::c
   return n == 0 || (n < 0 && errno == ECONNRESET);
 }
 
-template <class F>
-std::optional<Error> thrownBy(F&& f) {
-  try {
-    f();
-  } catch (const Error& error) {
-    return error;
-  }
-  return std::nullopt;
-}
 
 // A unix socket path unique to this process and test, removed when the test ends.
 class TempSocketPath {

@@ -32,8 +32,6 @@ using testing_support::ChildProcess;
 using testing_support::Clock;
 using testing_support::siblingBinary;
 
-constexpr std::string_view kListeningOn = "listening on 127.0.0.1:";
-
 // The number after "key": in netload's JSON line (keys are unique, nested ones included).
 std::optional<double> field(const std::string& json, std::string_view key) {
   const std::string quoted = "\"" + std::string(key) + "\":";
@@ -51,10 +49,10 @@ std::optional<double> field(const std::string& json, std::string_view key) {
 struct EchoServer {
   explicit EchoServer(const std::string& mode)
       : process("/bin/sh", {"-c", "echo pid $$ && exec \"$0\" --port 0 --mode \"$1\"", siblingBinary("echo-server"), mode}) {
-    const auto listening = process.waitForLineStartingWith(kListeningOn, Clock::now() + 10s);
+    const auto listening = testing_support::waitForLoopbackPort(process, Clock::now() + 10s);
     const auto pidLine = process.lineStartingWith("pid ");
     if (!listening || !pidLine) return;
-    port = listening->substr(kListeningOn.size());
+    port = std::to_string(*listening);
     pid = pidLine->substr(4);
   }
   ChildProcess process;
