@@ -1,8 +1,8 @@
 // Node's EventEmitter for C++: listeners are registered with Node's event names as strings
 // (`socket->on("data", ...)`), several per event, called in registration order.
 //
-// Each emitter declares its events and their signatures as template arguments, for example
-// Event<"data", void(std::string_view)>. A listener may take the event's arguments or none. A
+// Each emitter names itself and declares its events and their signatures as template arguments,
+// for example `class Socket : public EventEmitter<Socket, Event<"data", void(std::string_view)>>`. A listener may take the event's arguments or none. A
 // listener whose signature fits neither, or an event name the emitter does not have, is rejected
 // when it is registered (net::Error ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE), never when the
 // event fires; emitting an undeclared event or wrong arguments does not compile.
@@ -56,7 +56,11 @@ struct Event<Name, void(Args...)> {
 
 using ListenerId = std::uint64_t;
 
-template <class... Events>
+// `Owner` (the derived class, for a hook without a virtual table: a pointer fewer per socket) may
+// define `void listenerAdded(std::string_view event)`, called after each listener is added (Node's
+// 'newListener', for the owner only: a socket starts reading when its first 'data' listener
+// arrives). A private hook needs `friend EventEmitter;` in the owner.
+template <class Owner, class... Events>
 class EventEmitter {
  public:
   template <class F>
@@ -133,10 +137,6 @@ class EventEmitter {
 
   bool hasListeners(std::string_view event) const { return listenerCount(event) > 0; }
 
-  // Called after a listener was added (Node's 'newListener', for the owner only): a socket starts
-  // reading when its first 'data' listener arrives.
-  virtual void listenerAdded(std::string_view event) { (void)event; }
-
  private:
   static constexpr std::size_t kAnyEvent = sizeof...(Events);
 
@@ -166,7 +166,7 @@ class EventEmitter {
         fn();
       }
     }
-    Fn fn;
+    [[no_unique_address]] Fn fn;  // a listener that captures nothing adds nothing to its node
   };
 
   static constexpr std::size_t compileTimeIndexOf(std::string_view name) {
@@ -199,7 +199,9 @@ class EventEmitter {
     }
     node->next = *link;
     *link = node;
-    listenerAdded(event);
+    if constexpr (requires(Owner& owner) { owner.listenerAdded(event); }) {
+      static_cast<Owner&>(*this).listenerAdded(event);
+    }
     return id;
   }
 

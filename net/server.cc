@@ -308,7 +308,7 @@ void Server::admit(int fd) {
     refuse(fd, "maxConnections");
     return;
   }
-  std::shared_ptr<Socket> socket = Socket::fromAccepted(loop_, fd, weak_from_this(), options_);
+  std::shared_ptr<Socket> socket = Socket::fromAccepted(loop_, fd, *this, options_);
   ++connections_;
   emit<"connection">(std::move(socket));
 }

@@ -10,9 +10,10 @@
 //
 // Ownership: servers are always held by std::shared_ptr (create(), createServer()). A listening
 // server holds a reference to itself, so the loop keeps it alive when the program drops its
-// pointers; the reference is released once 'close' has been emitted. Accepted sockets point back
-// at the server weakly and call onConnectionClosed() after their 'close'; the server never owns
-// them (the program does, or their own self-reference while open).
+// pointers; the reference is released once 'close' has been emitted, which waits for every
+// connection it accepted. So accepted sockets point back at the server with a plain pointer, and
+// call onConnectionClosed() after their 'close'; the server never owns them (the program does, or
+// their own self-reference while open).
 //
 // Errors: bad arguments throw net::Error at the call (ERR_SOCKET_BAD_PORT, ERR_OUT_OF_RANGE,
 // ERR_INVALID_ARG_VALUE, ERR_SERVER_ALREADY_LISTEN). Later failures are emitted as 'error'; an
@@ -124,7 +125,7 @@ struct DropInfo {
 
 using ConnectionListener = std::function<void(std::shared_ptr<Socket>)>;
 
-class Server final : public EventEmitter<Event<"listening", void()>, Event<"connection", void(std::shared_ptr<Socket>)>,
+class Server final : public EventEmitter<Server, Event<"listening", void()>, Event<"connection", void(std::shared_ptr<Socket>)>,
                                    Event<"close", void()>, Event<"error", void(const Error&)>,
                                    Event<"drop", void(const DropInfo&)>>,
                public std::enable_shared_from_this<Server>,

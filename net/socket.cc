@@ -24,6 +24,7 @@ constexpr std::size_t kMaxIovecs = 64;
 // Loop timers take at most 2^31 - 1 ms (Node's TIMEOUT_MAX; more would mean 1 ms): a longer idle
 // timeout is waited for in steps of at most this.
 constexpr std::int64_t kMaxTimerDelayMs = 2147483647;
+
 // Node raises shorter autoSelectFamilyAttemptTimeout values to this.
 constexpr int kMinAttemptTimeoutMs = 10;
 
@@ -32,6 +33,12 @@ constexpr int kMinAttemptTimeoutMs = 10;
 thread_local char readBuffer[kReadBufferSize];
 
 bool wouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
+
+// setKeepAlive()'s initial delay as TCP_KEEPIDLE seconds (at least 1; the kernel takes at most 32767).
+std::uint16_t keepAliveIdleSeconds(int initialDelayMs) {
+  if (initialDelayMs <= 0) return 0;
+  return static_cast<std::uint16_t>(std::clamp(initialDelayMs / 1000, 1, 65535));
+}
 
 Error destroyedError() {
   return Error("ERR_STREAM_DESTROYED", "Cannot call write after a stream was destroyed");
@@ -86,15 +93,49 @@ struct Socket::Connector {
   ~Connector() { attemptTimer.close(); }
 };
 
+struct Socket::IdleTimeout {
+  std::int64_t ms = 0;
+  std::uint64_t lastActivityMs = 0;  // the loop's time at the last read or write
+  reactor::Timeout timer;
+  ~IdleTimeout() { timer.close(); }
+};
+
 Socket::Socket(reactor::Loop& loop, const SocketOptions& options)
     : loop_(loop), allowHalfOpen_(options.allowHalfOpen), highWaterMark_(options.highWaterMark) {}
 
 Socket::~Socket() {
-  idleTimer_.close();
   if (fd_ >= 0) {
     if (loop_.watching(fd_)) loop_.unwatch(fd_);
     ::close(fd_);
   }
+  if (selfHeld_) {
+    std::destroy_at(&strongSelf_);
+  } else {
+    std::destroy_at(&weakSelf_);
+  }
+}
+
+std::shared_ptr<Socket> Socket::shared_from_this() {
+  return selfHeld_ ? strongSelf_ : std::shared_ptr<Socket>(weakSelf_);
+}
+
+std::weak_ptr<Socket> Socket::weak_from_this() { return selfHeld_ ? std::weak_ptr<Socket>(strongSelf_) : weakSelf_; }
+
+void Socket::holdSelf() {
+  if (selfHeld_) return;
+  std::shared_ptr<Socket> self(weakSelf_);
+  std::destroy_at(&weakSelf_);
+  std::construct_at(&strongSelf_, std::move(self));
+  selfHeld_ = true;
+}
+
+void Socket::releaseSelf() {
+  if (!selfHeld_) return;
+  std::shared_ptr<Socket> last = std::move(strongSelf_);
+  std::destroy_at(&strongSelf_);
+  std::construct_at(&weakSelf_, last);
+  selfHeld_ = false;
+  // `last` may be the final reference: nothing may touch the socket after it goes.
 }
 
 std::shared_ptr<Socket> Socket::create(SocketOptions options) {
@@ -106,7 +147,9 @@ std::shared_ptr<Socket> Socket::allocate(reactor::Loop& loop, const SocketOption
   struct Allocated final : Socket {
     Allocated(reactor::Loop& loop, const SocketOptions& options) : Socket(loop, options) {}
   };
-  return std::make_shared<Allocated>(loop, options);
+  std::shared_ptr<Socket> socket = std::make_shared<Allocated>(loop, options);
+  socket->weakSelf_ = socket;
+  return socket;
 }
 
 std::shared_ptr<Socket> Socket::create(reactor::Loop& loop, SocketOptions options) {
@@ -129,18 +172,18 @@ std::shared_ptr<Socket> Socket::create(reactor::Loop& loop, SocketOptions option
   return socket;
 }
 
-std::shared_ptr<Socket> Socket::fromAccepted(reactor::Loop& loop, int fd, std::weak_ptr<Server> server,
+std::shared_ptr<Socket> Socket::fromAccepted(reactor::Loop& loop, int fd, Server& server,
                                              const ServerOptions& options) {
   SocketOptions socketOptions;
   socketOptions.allowHalfOpen = options.allowHalfOpen;
   socketOptions.highWaterMark = options.highWaterMark;
   std::shared_ptr<Socket> socket = allocate(loop, socketOptions);
   socket->fd_ = fd;
-  socket->server_ = std::move(server);
+  socket->server_ = &server;
   if (options.pauseOnConnect) socket->flowing_ = Flowing::kNo;
   socket->noDelay_ = options.noDelay;
   socket->keepAlive_ = options.keepAlive;
-  socket->keepAliveInitialDelay_ = options.keepAliveInitialDelay;
+  socket->keepAliveIdleSeconds_ = keepAliveIdleSeconds(options.keepAliveInitialDelay);
   socket->becomeOpen();
   return socket;
 }
@@ -199,10 +242,10 @@ Socket& Socket::connect(const ConnectOptions& options, std::function<void()> con
   if (options.noDelay) noDelay_ = true;
   if (options.keepAlive) {
     keepAlive_ = true;
-    keepAliveInitialDelay_ = options.keepAliveInitialDelay;
+    keepAliveIdleSeconds_ = keepAliveIdleSeconds(options.keepAliveInitialDelay);
   }
   state_ = State::kConnecting;
-  self_ = shared_from_this();
+  holdSelf();
   connector_ = std::make_unique<Connector>();
   connector_->options = options;
   if (direct) {
@@ -342,7 +385,7 @@ void Socket::finishConnect() {
 
 void Socket::becomeOpen() {
   state_ = State::kOpen;
-  self_ = shared_from_this();
+  holdSelf();
   if (!loop_.watching(fd_)) {
     loop_.watch(fd_, *this);
     loop_.setReferenced(fd_, referenced_);
@@ -362,8 +405,8 @@ void Socket::applyNoDelay() {
 void Socket::applyKeepAlive() {
   int keepAlive = keepAlive_ ? 1 : 0;
   setsockopt(fd_, SOL_SOCKET, SO_KEEPALIVE, &keepAlive, sizeof keepAlive);
-  if (keepAlive_ && keepAliveInitialDelay_ > 0) {
-    int seconds = std::max(1, keepAliveInitialDelay_ / 1000);
+  if (keepAlive_ && keepAliveIdleSeconds_ > 0) {
+    int seconds = keepAliveIdleSeconds_;
 #if defined(TCP_KEEPIDLE)
     setsockopt(fd_, IPPROTO_TCP, TCP_KEEPIDLE, &seconds, sizeof seconds);
 #elif defined(TCP_KEEPALIVE)
@@ -600,7 +643,7 @@ void Socket::destroyWith(std::optional<Error> error) {
   auto self = shared_from_this();
   state_ = State::kDestroyed;
   connector_.reset();
-  idleTimer_.close();
+  idle_.reset();
   unconsumed_.reset();  // a destroyed socket emits no more 'data', as in Node
   if (fd_ >= 0) {
     if (loop_.watching(fd_)) loop_.unwatch(fd_);
@@ -613,9 +656,9 @@ void Socket::destroyWith(std::optional<Error> error) {
     for (auto& callback : abandoned) callback(&writeError);
     const bool unhandled = error && !self->emit<"error">(*error);
     self->emit<"close">(error.has_value());
-    if (auto server = self->server_.lock()) server->onConnectionClosed();
+    if (self->server_) std::exchange(self->server_, nullptr)->onConnectionClosed();
     self->removeAllListeners();  // listeners often capture the socket: break the cycle
-    self->self_.reset();
+    self->releaseSelf();
     if (unhandled) throw *error;
   });
 }
@@ -629,36 +672,48 @@ Socket& Socket::setTimeout(std::int64_t ms, std::function<void()> callback) {
                 "The value of \"msecs\" is out of range. It must be a non-negative finite number. Received " +
                     std::to_string(ms));
   }
-  idleTimer_.close();
   idleTimerExpired_ = false;
-  timeoutMs_ = ms;
-  if (ms == 0) return *this;
+  if (ms == 0) {
+    idle_.reset();
+    return *this;
+  }
+  if (idle_) {
+    idle_->timer.close();
+  } else {
+    idle_ = std::make_unique<IdleTimeout>();
+  }
+  idle_->ms = ms;
   if (callback) once("timeout", std::move(callback));
-  lastActivityMs_ = loop_.now();
+  idle_->lastActivityMs = loop_.now();
   armIdleTimer(ms);
   return *this;
 }
 
+std::int64_t Socket::timeout() const { return idle_ ? idle_->ms : 0; }
+
 void Socket::armIdleTimer(std::int64_t delayMs) {
   // Socket timeouts never keep the loop alive, as in Node.
-  idleTimer_ = loop_.setTimeout([this] { onIdleTimer(); }, std::min(delayMs, kMaxTimerDelayMs));
-  idleTimer_.unref();
+  idle_->timer = loop_.setTimeout([this] { onIdleTimer(); }, std::min(delayMs, kMaxTimerDelayMs));
+  idle_->timer.unref();
 }
 
 void Socket::touch() {
-  // Called on every read and write: a store, and a branch that is taken once per expired timeout.
-  lastActivityMs_ = loop_.now();
+  // Called on every read and write: with a timeout set, a store, and a branch that is taken once per
+  // expired timeout.
+  if (!idle_) return;
+  idle_->lastActivityMs = loop_.now();
   if (idleTimerExpired_) {
     idleTimerExpired_ = false;
-    armIdleTimer(timeoutMs_);
+    armIdleTimer(idle_->ms);
   }
 }
 
 void Socket::onIdleTimer() {
   auto self = shared_from_this();
-  const auto idleMs = static_cast<std::int64_t>(loop_.now() - lastActivityMs_);
-  if (idleMs < timeoutMs_) {
-    idleTimer_.refresh(std::min(timeoutMs_ - idleMs, kMaxTimerDelayMs));  // activity since: expire that much later
+  const std::int64_t timeoutMs = idle_->ms;
+  const auto idleMs = static_cast<std::int64_t>(loop_.now() - idle_->lastActivityMs);
+  if (idleMs < timeoutMs) {
+    idle_->timer.refresh(std::min(timeoutMs - idleMs, kMaxTimerDelayMs));  // activity since: expire that much later
     return;
   }
   idleTimerExpired_ = true;
@@ -675,7 +730,7 @@ Socket& Socket::setNoDelay(bool noDelay) {
 
 Socket& Socket::setKeepAlive(bool enable, int initialDelayMs) {
   keepAlive_ = enable;
-  keepAliveInitialDelay_ = initialDelayMs;
+  keepAliveIdleSeconds_ = keepAliveIdleSeconds(initialDelayMs);
   if (state_ == State::kOpen) applyKeepAlive();
   return *this;
 }

@@ -90,12 +90,11 @@ struct ConnectOptions {
   LookupFunction lookup;           // empty: getaddrinfo off the loop thread
 };
 
-class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::string_view, int, std::string_view)>,
+class Socket : public EventEmitter<Socket, Event<"lookup", void(const Error*, std::string_view, int, std::string_view)>,
                                    Event<"connect", void()>, Event<"ready", void()>,
                                    Event<"data", void(std::string_view)>, Event<"end", void()>,
                                    Event<"finish", void()>, Event<"drain", void()>, Event<"timeout", void()>,
                                    Event<"error", void(const Error&)>, Event<"close", void(bool)>>,
-               public std::enable_shared_from_this<Socket>,
                private reactor::IoHandler {
  public:
   // With options.fd, throws ERR_OUT_OF_RANGE for an fd below -1 and ERR_INVALID_FD_TYPE ("Unsupported
@@ -138,7 +137,7 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   // 'timeout' after `ms` without reading or writing; the socket stays open. 0 disables; negative
   // throws ERR_OUT_OF_RANGE; any positive value works (INT64_MAX: practically never).
   Socket& setTimeout(std::int64_t ms, std::function<void()> callback = {});
-  std::int64_t timeout() const { return timeoutMs_; }
+  std::int64_t timeout() const;
   Socket& setNoDelay(bool noDelay = true);
   Socket& setKeepAlive(bool enable = false, int initialDelayMs = 0);
 
@@ -171,21 +170,27 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
 
   reactor::Loop& loop() const { return loop_; }
 
+  // As std::enable_shared_from_this's: std::bad_weak_ptr once nothing owns the socket any more.
+  std::shared_ptr<Socket> shared_from_this();
+  std::weak_ptr<Socket> weak_from_this();
+
  private:
   friend class Server;
+  friend EventEmitter;
   enum class State : std::uint8_t { kFresh, kConnecting, kOpen, kDestroyed };
   // Node's readableFlowing: unset until a 'data' listener, resume() or pause() decides.
   enum class Flowing : std::uint8_t { kUnset, kYes, kNo };
-  struct Connector;  // name lookup and the connection attempts, alive while connecting
+  struct Connector;    // name lookup and the connection attempts, alive while connecting
+  struct IdleTimeout;  // setTimeout()'s state, allocated by its first call
 
   Socket(reactor::Loop& loop, const SocketOptions& options);
   static std::shared_ptr<Socket> allocate(reactor::Loop& loop, const SocketOptions& options);
   // A connection accepted by `server`, open from the start.
-  static std::shared_ptr<Socket> fromAccepted(reactor::Loop& loop, int fd, std::weak_ptr<Server> server,
+  static std::shared_ptr<Socket> fromAccepted(reactor::Loop& loop, int fd, Server& server,
                                               const ServerOptions& options);
 
   void onReady(std::uint8_t ready) override;
-  void listenerAdded(std::string_view event) override;
+  void listenerAdded(std::string_view event);  // called by EventEmitter
   void finishConnect();
   void becomeOpen();
   void startLookup(const std::string& host, int family);
@@ -205,13 +210,15 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   void applyNoDelay();
   void applyKeepAlive();
   void armIdleTimer(std::int64_t delayMs);
+  void holdSelf();
+  void releaseSelf();  // may destroy the socket
 
   reactor::Loop& loop_;
   int fd_ = -1;
-  int keepAliveInitialDelay_ = 0;
-  State state_ = State::kFresh;
-  Flowing flowing_ = Flowing::kUnset;
-  // Flags as bits: an idle connection's size is what a server pays per connection.
+  // State and flags as bits, and setTimeout()'s state out of line: an idle connection's size is
+  // what a server pays per connection (net/README.md, "Memory per connection").
+  State state_ : 2 = State::kFresh;
+  Flowing flowing_ : 2 = Flowing::kUnset;
   bool allowHalfOpen_ : 1;
   bool readEnded_ : 1 = false;   // the peer's FIN was read ('end')
   bool endCalled_ : 1 = false;   // end() was called: no more writes
@@ -222,17 +229,26 @@ class Socket : public EventEmitter<Event<"lookup", void(const Error*, std::strin
   bool idleTimerExpired_ : 1 = false;
   bool noDelay_ : 1 = false;
   bool keepAlive_ : 1 = false;
+  bool selfHeld_ : 1 = false;    // which member of the union below is alive
+  std::uint16_t keepAliveIdleSeconds_ = 0;  // TCP_KEEPIDLE to set with keep-alive; 0: the system's
   std::size_t highWaterMark_;
   std::unique_ptr<std::string> unconsumed_;  // one read taken before any 'data' listener; null when idle
   WriteQueue writeQueue_;
   std::uint64_t bytesRead_ = 0;
   std::uint64_t bytesWritten_ = 0;
-  std::int64_t timeoutMs_ = 0;
-  std::uint64_t lastActivityMs_ = 0;
-  reactor::Timeout idleTimer_;
+  std::unique_ptr<IdleTimeout> idle_;  // null until setTimeout()
   std::unique_ptr<Connector> connector_;
-  std::weak_ptr<Server> server_;
-  std::shared_ptr<Socket> self_;  // held while connecting or open: the loop keeps the socket alive
+  // The server that accepted this connection, if any: it keeps itself alive while it counts the
+  // connection, that is until this socket's 'close' (net/server.h).
+  Server* server_ = nullptr;
+  // The socket's reference to itself, in two words where std::enable_shared_from_this and a
+  // shared_ptr member would take four: weak while the socket is fresh or closed (what
+  // shared_from_this() locks), strong while it is connecting or open, so that the loop keeps it
+  // alive whatever the program holds.
+  union {
+    std::weak_ptr<Socket> weakSelf_{};
+    std::shared_ptr<Socket> strongSelf_;
+  };
 };
 
 // Node's net.createConnection / net.connect: a new socket, connecting.

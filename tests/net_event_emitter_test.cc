@@ -10,14 +10,15 @@
 namespace net {
 namespace {
 
-class Emitter : public EventEmitter<Event<"ping", void(int)>, Event<"text", void(std::string_view)>,
+class Emitter : public EventEmitter<Emitter, Event<"ping", void(int)>, Event<"text", void(std::string_view)>,
                                     Event<"bare", void()>> {
  public:
   using EventEmitter::emit;
   std::vector<std::string> added;
 
  private:
-  void listenerAdded(std::string_view event) override { added.emplace_back(event); }
+  friend EventEmitter;
+  void listenerAdded(std::string_view event) { added.emplace_back(event); }
 };
 
 std::string codeOf(auto&& call) {
