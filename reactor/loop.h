@@ -104,6 +104,10 @@ class Loop {
   }
   void clearTimeout(const Timeout& timeout) { timers_.clear(timeout); }
   void clearInterval(const Timeout& timeout) { timers_.clear(timeout); }
+  // Timers embedded in their owner (reactor/intrusive_timer.h): arm or re-arm `timer` to expire
+  // `delayMs` from the cached time (delays as setTimeout takes them); cancel a no-op if not armed.
+  void armTimer(IntrusiveTimer& timer, std::int64_t delayMs) { timers_.arm(timer, delayMs); }
+  void cancelTimer(IntrusiveTimer& timer) { timers_.cancel(timer); }
   Immediate setImmediate(std::function<void()> fn);
   void clearImmediate(const Immediate& immediate);
 

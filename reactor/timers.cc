@@ -62,7 +62,9 @@ Timeout TimerQueue::add(std::function<void()> callback, std::int64_t delayMs, bo
   std::uint32_t index;
   if (freeRecords_.empty()) {
     index = static_cast<std::uint32_t>(records_.size());
-    records_.emplace_back().index = index;
+    Record& added = records_.emplace_back();
+    added.index = index;
+    added.queue = this;
   } else {
     index = freeRecords_.back();
     freeRecords_.pop_back();
@@ -87,12 +89,21 @@ const TimerQueue::Record* TimerQueue::find(const Timeout& timeout) const {
   return const_cast<TimerQueue*>(this)->find(timeout);
 }
 
-void TimerQueue::arm(Record& record) {
+std::uint64_t TimerQueue::dueAfter(std::uint64_t delayMs) const {
   // Round up: the timer must not fire before delayMs has passed since nowNs_.
-  std::uint64_t due = (nowNs_ + record.delayMs * kNsPerMs + kNsPerMs - 1) / kNsPerMs;
-  if (!record.armed() && record.referenced) ++referenced_;
-  wheel_.arm(record, due);
+  return (nowNs_ + delayMs * kNsPerMs + kNsPerMs - 1) / kNsPerMs;
 }
+
+void TimerQueue::arm(Record& record) {
+  if (!record.armed() && record.referenced) ++referenced_;
+  wheel_.arm(record, dueAfter(record.delayMs));
+}
+
+void TimerQueue::arm(IntrusiveTimer& timer, std::int64_t delayMs) {
+  wheel_.arm(timer, dueAfter(static_cast<std::uint64_t>(normalizeDelay(delayMs))));
+}
+
+void TimerQueue::cancel(IntrusiveTimer& timer) { wheel_.cancel(timer); }
 
 void TimerQueue::disarm(Record& record) {
   if (!record.armed()) return;
@@ -123,7 +134,11 @@ void TimerQueue::setReferenced(Record& record, bool referenced) {
 bool TimerQueue::runNextDue() {
   TimerWheel::Entry* entry = wheel_.popExpired(nowMs());
   if (entry == nullptr) return false;
-  auto& record = static_cast<Record&>(*entry);
+  static_cast<IntrusiveTimer&>(*entry).expired();
+  return true;
+}
+
+void TimerQueue::fire(Record& record) {
   if (record.referenced) --referenced_;
   // The callback runs from a local: it may clear this timer, which resets the record's callback.
   const std::uint32_t generation = record.generation;
@@ -136,14 +151,13 @@ bool TimerQueue::runNextDue() {
     if (stillOurs()) release(record);
     throw;
   }
-  if (!stillOurs()) return true;
+  if (!stillOurs()) return;
   if (record.repeat && !record.armed()) arm(record);
   if (record.armed()) {
     record.callback = std::move(callback);
   } else {
     release(record);
   }
-  return true;
 }
 
 std::optional<std::uint64_t> TimerQueue::msUntilNextWake() const {

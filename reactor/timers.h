@@ -1,4 +1,5 @@
-// Node's timers (setTimeout, setInterval, refresh, ref/unref) on top of the timer wheel.
+// Node's timers (setTimeout, setInterval, refresh, ref/unref) on top of the timer wheel, and the
+// queue that runs them together with intrusive timers (reactor/intrusive_timer.h).
 //
 // TimerQueue owns one record per live timer in a pool that only grows (a deque, so records never
 // move) and recycles freed records through a free list: after warm-up, arming a timer allocates
@@ -21,6 +22,7 @@
 #include <optional>
 #include <vector>
 
+#include "reactor/intrusive_timer.h"
 #include "reactor/timer_wheel.h"
 
 namespace reactor {
@@ -66,6 +68,11 @@ class TimerQueue {
   Timeout setInterval(std::function<void()> callback, std::int64_t delayMs);
   void clear(const Timeout& timeout);
 
+  // Arms or re-arms an intrusive timer (reactor/intrusive_timer.h) to expire `delayMs` from the
+  // current time, the delay taken as setTimeout() takes it; cancel() is a no-op when it is not armed.
+  void arm(IntrusiveTimer& timer, std::int64_t delayMs);
+  void cancel(IntrusiveTimer& timer);
+
   // Runs the next timer due at the current time, in due-time order; false when none is due.
   bool runNextDue();
 
@@ -78,7 +85,9 @@ class TimerQueue {
  private:
   friend class Timeout;
 
-  struct Record : TimerWheel::Entry {
+  // A Timeout's state: an intrusive timer whose expiry runs the callback with Node's semantics.
+  struct Record final : IntrusiveTimer {
+    TimerQueue* queue = nullptr;
     std::function<void()> callback;
     std::uint64_t delayMs = 0;
     std::uint32_t index = 0;
@@ -86,6 +95,9 @@ class TimerQueue {
     bool repeat = false;
     bool referenced = true;
     bool inUse = false;
+
+   private:
+    void expired() override { queue->fire(*this); }
   };
 
   static std::int64_t normalizeDelay(std::int64_t delayMs);
@@ -93,7 +105,9 @@ class TimerQueue {
   Timeout add(std::function<void()> callback, std::int64_t delayMs, bool repeat);
   Record* find(const Timeout& timeout);
   const Record* find(const Timeout& timeout) const;
+  std::uint64_t dueAfter(std::uint64_t delayMs) const;
   void arm(Record& record);
+  void fire(Record& record);
   void disarm(Record& record);
   void release(Record& record);
   void setReferenced(Record& record, bool referenced);

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <functional>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -331,6 +332,72 @@ TEST_P(LoopTest, TimerCallbackMayDestroyTheObjectOwningIt) {
   EXPECT_TRUE(runToCompletion(loop));
   EXPECT_EQ(owner, nullptr);
   EXPECT_TRUE(watch.expired());
+}
+
+// An intrusive timer records what happened to it; `onExpired` decides what it does then.
+struct RecordingTimer final : IntrusiveTimer {
+  explicit RecordingTimer(Loop& loop) : loop(loop) {}
+  ~RecordingTimer() { loop.cancelTimer(*this); }
+  void expired() override {
+    ++expirations;
+    if (onExpired) onExpired();
+  }
+  Loop& loop;
+  int expirations = 0;
+  std::function<void()> onExpired;
+};
+
+TEST_P(LoopTest, IntrusiveTimerExpiresInDueTimeOrderWithOtherTimers) {
+  std::string order;
+  RecordingTimer timer(loop);
+  timer.onExpired = [&] { order += 'i'; };
+  loop.setTimeout([&] { order += 'a'; }, 10);
+  loop.armTimer(timer, 20);
+  loop.setTimeout([&] { order += 'b'; }, 30);
+  EXPECT_TRUE(timer.armed());
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(order, "aib");
+  EXPECT_EQ(timer.expirations, 1);
+  EXPECT_FALSE(timer.armed());
+}
+
+TEST_P(LoopTest, IntrusiveTimerMovesWhenReArmedAndNeverFiresOnceCancelled) {
+  std::string order;
+  RecordingTimer moved(loop), cancelled(loop);
+  moved.onExpired = [&] { order += 'm'; };
+  loop.armTimer(moved, 1);
+  loop.armTimer(cancelled, 5);
+  loop.setTimeout([&] { order += 'a'; }, 10);
+  loop.armTimer(moved, 20);  // re-armed before it came due: only the later expiry counts
+  loop.cancelTimer(cancelled);
+  loop.cancelTimer(cancelled);  // not armed: a no-op
+  loop.setTimeout([] {}, 30);   // keeps the loop alive past the moved timer
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(order, "am");
+  EXPECT_EQ(cancelled.expirations, 0);
+}
+
+TEST_P(LoopTest, IntrusiveTimerDoesNotKeepTheLoopAlive) {
+  RecordingTimer timer(loop);
+  loop.armTimer(timer, 60'000);
+  EXPECT_FALSE(loop.alive());
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(timer.expirations, 0);
+  EXPECT_TRUE(timer.armed());  // still waiting: ~RecordingTimer cancels it
+}
+
+TEST_P(LoopTest, IntrusiveTimerMayReArmItselfOrDestroyItsOwnerWhenItExpires) {
+  auto owner = std::make_unique<RecordingTimer>(loop);
+  RecordingTimer* raw = owner.get();
+  owner->onExpired = [&] {
+    if (raw->expirations < 3) {
+      loop.armTimer(*raw, 1);
+    } else {
+      owner.reset();  // the timer is gone when expired() returns
+    }
+  };
+  loop.armTimer(*owner, 1);
+  EXPECT_TRUE(runUntil(loop, [&] { return owner == nullptr; }, 2s));
 }
 
 TEST_P(LoopTest, ImmediatesRunAfterPollAndThoseQueuedDuringTheCheckPhaseWaitAnIteration) {
