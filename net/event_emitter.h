@@ -2,10 +2,11 @@
 // (`socket->on("data", ...)`), several per event, called in registration order.
 //
 // Each emitter names itself and declares its events and their signatures as template arguments,
-// for example `class Socket : public EventEmitter<Socket, Event<"data", void(std::string_view)>>`. A listener may take the event's arguments or none. A
-// listener whose signature fits neither, or an event name the emitter does not have, is rejected
-// when it is registered (net::Error ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE), never when the
-// event fires; emitting an undeclared event or wrong arguments does not compile.
+// for example `class Socket : public EventEmitter<Socket, Event<"data", void(std::string_view)>>`.
+// A listener may take the event's arguments or none. A listener whose signature fits neither, or an
+// event name the emitter does not have, is rejected when it is registered (net::Error
+// ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE), never when the event fires; emitting an undeclared
+// event or wrong arguments does not compile.
 //
 // Differences from Node, for C++ reasons:
 //  - on()/once()/prependListener() return a ListenerId, which off() takes: C++ callables cannot be
