@@ -1,7 +1,7 @@
 // bench-compare, the side-by-side comparison driver, run end to end in its quick mode against our
 // echo-server and the raw epoll floor only: it must exit cleanly and write results.md,
 // results.json and throughput.png with every cell, both servers and every target in them. The
-// floor is built by `make peers`, which `make test` does not run: without it the test is skipped.
+// floor needs no library, so `make test` builds it; a test binary run by hand without it skips.
 #include <unistd.h>
 
 #include <gtest/gtest.h>
