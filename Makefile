@@ -111,7 +111,7 @@ COMPARE_ARGS ?=
 
 # --- soak: minutes of mixed load, faults and timers against echo-server (not in CI) --------------
 SOAK_SECONDS ?= 600
-SOAK_OBJ := $(addprefix $(BUILD)/obj/tests/,soak/soak.o chaos_proxy.o echo_check_client.o proc_stats.o child_process.o)
+SOAK_OBJ := $(addprefix $(BUILD)/obj/tests/,soak/soak.o chaos_proxy.o echo_check_client.o child_process.o)
 SOAK_BIN := $(BUILD)/bin/soak
 
 # Debian packages a fresh machine needs (installed by `make deps`, skipped when present).
@@ -163,9 +163,18 @@ $(LIBNET): $(NET_OBJ)
 	rm -f $@
 	$(AR) rcs $@ $^
 
-$(TEST_BIN): $(TEST_OBJ) $(KQEMU_OBJ) $(LIBS)
+# What several tools share (tools/common/), as an archive: each tool links only what it uses.
+# The tests and the soak link it too, for its /proc readers.
+TOOL_COMMON_OBJ := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tools/common/*.cc))
+TOOL_COMMON_LIB := $(BUILD)/lib/libtools.a
+$(TOOL_COMMON_LIB): $(TOOL_COMMON_OBJ)
 	@mkdir -p $(@D)
-	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(KQEMU_OBJ) $(LIBS) $(GTEST_LIBS) -o $@
+	rm -f $@
+	$(AR) rcs $@ $^
+
+$(TEST_BIN): $(TEST_OBJ) $(KQEMU_OBJ) $(TOOL_COMMON_LIB) $(LIBS)
+	@mkdir -p $(@D)
+	$(CXX) $(LDFLAGS) $(TEST_OBJ) $(KQEMU_OBJ) $(TOOL_COMMON_LIB) $(LIBS) $(GTEST_LIBS) -o $@
 
 # The tests run the example and tool programs (and bench-compare), so those are built first.
 # The raw epoll floor needs no library: bench_compare_test runs bench-compare against it.
@@ -175,14 +184,6 @@ test: $(TEST_BIN) $(TOOL_BIN) $(COMPARE_BIN) $(PEERS_DIR)/raw_epoll_echo
 $(BUILD)/bin/%_bench: $(BUILD)/obj/bench/%_bench.o $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -lbenchmark -o $@
-
-# What several tools share (tools/common/), as an archive: each tool links only what it uses.
-TOOL_COMMON_OBJ := $(patsubst %.cc,$(BUILD)/obj/%.o,$(wildcard tools/common/*.cc))
-TOOL_COMMON_LIB := $(BUILD)/lib/libtools.a
-$(TOOL_COMMON_LIB): $(TOOL_COMMON_OBJ)
-	@mkdir -p $(@D)
-	rm -f $@
-	$(AR) rcs $@ $^
 
 $(BUILD)/bin/%: $(BUILD)/obj/tools/%.o $(TOOL_COMMON_LIB) $(LIBS)
 	@mkdir -p $(@D)
@@ -203,7 +204,7 @@ bench: $(BENCH_BIN) peers $(TOOL_BIN) $(COMPARE_BIN)
 	@echo "== $(COMPARE_BIN)"
 	$(COMPARE_BIN) --out $(BUILD)/bench $(COMPARE_ARGS)
 
-$(SOAK_BIN): $(SOAK_OBJ) $(LIBS)
+$(SOAK_BIN): $(SOAK_OBJ) $(TOOL_COMMON_LIB) $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
 

@@ -20,7 +20,7 @@
 #include "tests/child_process.h"
 #include "tests/echo_check_client.h"
 #include "tests/poll_until.h"
-#include "tests/proc_stats.h"
+#include "tools/common/process_stats.h"
 
 namespace reactor::testing_support {
 namespace {
@@ -28,6 +28,7 @@ namespace {
 using ::testing_support::ChildProcess;
 using ::testing_support::Clock;
 using ::testing_support::siblingBinary;
+using tools::openDescriptorCount;
 
 constexpr std::size_t kConnections = 200;
 constexpr std::size_t kBytesPerConnection = 128 * 1024;

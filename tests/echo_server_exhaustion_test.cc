@@ -13,12 +13,12 @@
 #include <chrono>
 #include <fstream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "tests/child_process.h"
 #include "tests/socket_pairs.h"
+#include "tools/common/process_stats.h"
 
 namespace {
 
@@ -50,20 +50,6 @@ Answer ping(const Fd& fd, Clock::time_point deadline) {
   const ssize_t n = recv(fd.get(), &reply, 1, 0);
   if (n == 1) return reply == byte ? Answer::kEcho : Answer::kNone;
   return Answer::kClosed;
-}
-
-// User plus system CPU time of a process, in clock ticks, from /proc/PID/stat.
-std::optional<long> cpuTicks(pid_t pid) {
-  std::ifstream file("/proc/" + std::to_string(pid) + "/stat");
-  std::string line;
-  if (!std::getline(file, line)) return std::nullopt;
-  // Fields after the command name (which may hold spaces, inside parentheses): state is field 3,
-  // utime field 14, stime field 15.
-  std::istringstream fields(line.substr(line.rfind(')') + 2));
-  std::vector<std::string> values;
-  for (std::string value; fields >> value;) values.push_back(value);
-  if (values.size() < 13) return std::nullopt;
-  return std::stol(values[11]) + std::stol(values[12]);
 }
 
 // The "Max open files" soft limit in /proc/PID/limits.
@@ -114,7 +100,7 @@ TEST(EchoServerExhaustion, ShedsTheExcessWithDropReportsWithoutSpinningAndRecove
   // A measuring window of 0.5 s right after the flood: the server sheds what it cannot accept and
   // must then be idle; a level-triggered listener it could not drain would keep it at 100% CPU.
   // The window is spent watching the clients for the server closing them.
-  const std::optional<long> ticksBefore = cpuTicks(server.pid());
+  const std::optional<double> cpuBefore = tools::cpuSeconds(server.pid());
   const auto windowStart = Clock::now();
   const auto windowEnd = windowStart + 500ms;
   std::vector<pollfd> watched;
@@ -124,12 +110,11 @@ TEST(EchoServerExhaustion, ShedsTheExcessWithDropReportsWithoutSpinningAndRecove
     poll(watched.data(), watched.size(), static_cast<int>(std::max<long>(1, left.count())));
     for (pollfd& entry : watched) entry.fd = entry.revents != 0 ? -1 : entry.fd;  // seen: stop watching
   }
-  const std::optional<long> ticksAfter = cpuTicks(server.pid());
-  const double elapsedTicks =
-      std::chrono::duration<double>(Clock::now() - windowStart).count() * static_cast<double>(sysconf(_SC_CLK_TCK));
-  ASSERT_TRUE(ticksBefore && ticksAfter);
-  EXPECT_LT(static_cast<double>(*ticksAfter - *ticksBefore), 0.10 * elapsedTicks)
-      << "echo-server used " << (*ticksAfter - *ticksBefore) << " of " << elapsedTicks << " ticks";
+  const std::optional<double> cpuAfter = tools::cpuSeconds(server.pid());
+  const double elapsed = std::chrono::duration<double>(Clock::now() - windowStart).count();
+  ASSERT_TRUE(cpuBefore && cpuAfter);
+  EXPECT_LT(*cpuAfter - *cpuBefore, 0.10 * elapsed)
+      << "echo-server used " << *cpuAfter - *cpuBefore << " s of CPU in " << elapsed << " s";
 
   // Each client is either served (its byte comes back) or was shed (closed by the server).
   std::vector<std::size_t> served, shed;

@@ -29,7 +29,7 @@
 #include "tests/child_process.h"
 #include "tests/echo_check_client.h"
 #include "tests/poll_until.h"
-#include "tests/proc_stats.h"
+#include "tools/common/process_stats.h"
 
 namespace reactor::testing_support {
 namespace {
@@ -37,6 +37,9 @@ namespace {
 using ::testing_support::ChildProcess;
 using ::testing_support::Clock;
 using ::testing_support::siblingBinary;
+using tools::cpuSeconds;
+using tools::openDescriptorCount;
+using tools::residentSetBytes;
 
 constexpr std::size_t kConnections = 1000;
 #if defined(__SANITIZE_THREAD__)

@@ -17,7 +17,7 @@
 #include "net/socket.h"
 #include "tests/echo_check_client.h"
 #include "tests/poll_until.h"
-#include "tests/proc_stats.h"
+#include "tools/common/process_stats.h"
 #include "tests/raw_peer.h"
 #include "tests/test_backends.h"
 
@@ -25,6 +25,8 @@ namespace net {
 namespace {
 
 using namespace reactor::testing_support;
+using tools::openDescriptorCount;
+using tools::residentSetBytes;
 
 // What the server saw on one accepted connection, in order.
 struct ServerSide {

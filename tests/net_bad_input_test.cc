@@ -3,7 +3,6 @@
 // of the class explains why). After every row, nothing may be left behind: the loop runs to
 // completion by itself, and the process has exactly the descriptors it had before.
 #include <arpa/inet.h>
-#include <dirent.h>
 #include <fcntl.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
@@ -24,6 +23,7 @@
 #include "net/server.h"
 #include "net/socket.h"
 #include "tests/loop_test_support.h"
+#include "tools/common/process_stats.h"
 
 namespace net {
 namespace {
@@ -31,16 +31,6 @@ namespace {
 using namespace std::chrono_literals;
 using reactor::testing_support::runToCompletion;
 using reactor::testing_support::runUntil;
-
-// The entries of /proc/self/fd, less the one the listing holds open.
-int openDescriptors() {
-  DIR* directory = opendir("/proc/self/fd");
-  if (directory == nullptr) return -1;
-  int count = 0;
-  while (readdir(directory) != nullptr) ++count;
-  closedir(directory);
-  return count - 3;  // ".", ".." and the directory's own descriptor
-}
 
 // How a row's error reaches the program.
 enum class How {
@@ -501,7 +491,7 @@ TEST(BadInput, EveryRowGivesNodesErrorAndLeavesNothingBehind) {
   warmUp();
   for (const BadInput& row : table()) {
     SCOPED_TRACE(row.name);
-    const int descriptorsBefore = openDescriptors();
+    const auto descriptorsBefore = tools::openDescriptorCount();
     {
       reactor::Loop loop;
       RowRun run{loop};
@@ -527,7 +517,7 @@ TEST(BadInput, EveryRowGivesNodesErrorAndLeavesNothingBehind) {
         }
       }
     }
-    EXPECT_EQ(openDescriptors(), descriptorsBefore) << "a descriptor leaked";
+    EXPECT_EQ(tools::openDescriptorCount(), descriptorsBefore) << "a descriptor leaked";
   }
 }
 

@@ -8,7 +8,7 @@
 #include "net/resolver.h"
 #include "tools/netload/connection_churn.h"
 #include "tools/netload/persistent_connections.h"
-#include "tools/netload/process_stats.h"
+#include "tools/common/process_stats.h"
 
 namespace netload {
 
@@ -23,6 +23,13 @@ std::int64_t milliseconds(double seconds) { return std::llround(seconds * 1000);
 
 std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
 
+// Signed, so that a server that gave memory back reports a negative difference, not a huge one.
+std::optional<std::int64_t> residentSetBytes(int pid) {
+  const auto bytes = tools::residentSetBytes(pid);
+  if (!bytes) return std::nullopt;
+  return static_cast<std::int64_t>(*bytes);
+}
+
 double microseconds(std::uint64_t nanoseconds) { return static_cast<double>(nanoseconds) / 1000; }
 
 }  // namespace
@@ -34,8 +41,8 @@ LoadRun::~LoadRun() = default;
 
 Result LoadRun::run() {
   if (options_.serverPid && options_.mode == Mode::kIdle) {
-    rssBefore_ = processRssBytes(*options_.serverPid);
-    descriptorsBefore_ = openDescriptorCount(*options_.serverPid);
+    rssBefore_ = residentSetBytes(*options_.serverPid);
+    descriptorsBefore_ = tools::openDescriptorCount(*options_.serverPid);
   }
   deadline_ = loop_.setTimeout(
       [this] {
@@ -115,10 +122,10 @@ void LoadRun::settleThenStartWindow() {
   settleTimer_ = loop_.setInterval(
       [this] {
         const int pid = *options_.serverPid;
-        const auto descriptors = openDescriptorCount(pid);
+        const auto descriptors = tools::openDescriptorCount(pid);
         const bool accepted = !descriptors || !descriptorsBefore_ ||
                               *descriptors >= *descriptorsBefore_ + workload_->openConnections();
-        const auto rss = processRssBytes(pid);
+        const auto rss = residentSetBytes(pid);
         const bool steady = rss && rssSettled_ == rss;
         rssSettled_ = rss;
         if ((accepted && steady) || ++settleSamples_ >= kSettleMaxSamples) {
@@ -161,7 +168,7 @@ void LoadRun::finish() {
   if (phase_ == Phase::kDone) return;
   if (phase_ == Phase::kWindow) {
     windowEnd_ = snapshot();
-    if (options_.serverPid) serverRssAtEnd_ = processRssBytes(*options_.serverPid);
+    if (options_.serverPid) serverRssAtEnd_ = residentSetBytes(*options_.serverPid);
   }
   phase_ = Phase::kDone;
   meter_.inWindow = false;
@@ -180,8 +187,8 @@ LoadRun::Snapshot LoadRun::snapshot() const {
   s.bytes = meter_.bytes;
   s.roundTrips = meter_.roundTrips;
   s.connects = meter_.connects;
-  s.clientCpuS = ownCpuSeconds();
-  if (options_.serverPid) s.serverCpuS = processCpuSeconds(*options_.serverPid);
+  s.clientCpuS = tools::cpuSeconds().value_or(0);
+  if (options_.serverPid) s.serverCpuS = tools::cpuSeconds(*options_.serverPid);
   return s;
 }
 

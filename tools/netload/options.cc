@@ -10,7 +10,7 @@
 
 #include "net/address.h"
 #include "net/error.h"
-#include "tools/netload/process_stats.h"
+#include "tools/common/process_stats.h"
 
 namespace netload {
 
@@ -167,7 +167,7 @@ Options parseOptions(int argc, char** argv) {
       options.count = wholeNumber(flag, value, 1, UINT64_MAX);
     } else if (flag == "--server-pid") {
       const int pid = static_cast<int>(wholeNumber(flag, value, 1, INT32_MAX));
-      if (!processCpuSeconds(pid)) {
+      if (!tools::cpuSeconds(pid)) {
         badArgument("--server-pid " + value + ": no such process (cannot read /proc/" + value + "/stat)");
       }
       options.serverPid = pid;

@@ -1,18 +1,23 @@
-#include "tests/proc_stats.h"
+#include "tools/common/process_stats.h"
 
 #include <dirent.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 #include <fstream>
 #include <sstream>
 #include <string>
 
-namespace reactor::testing_support {
+namespace tools {
 
 namespace {
 
 std::string procPath(pid_t pid, const char* entry) {
   return "/proc/" + (pid == 0 ? std::string("self") : std::to_string(pid)) + "/" + entry;
+}
+
+double seconds(const timeval& time) {
+  return static_cast<double>(time.tv_sec) + static_cast<double>(time.tv_usec) / 1e6;
 }
 
 }  // namespace
@@ -37,10 +42,15 @@ std::optional<std::size_t> residentSetBytes(pid_t pid) {
   for (std::string line; std::getline(status, line);) {
     if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;  // "VmRSS:   1234 kB"
   }
-  return std::nullopt;
+  return std::nullopt;  // no such process, or one without memory of its own (a zombie)
 }
 
 std::optional<double> cpuSeconds(pid_t pid) {
+  if (pid == 0) {
+    rusage usage{};
+    if (getrusage(RUSAGE_SELF, &usage) != 0) return std::nullopt;
+    return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+  }
   std::ifstream stat(procPath(pid, "stat"));
   std::string line;
   if (!std::getline(stat, line)) return std::nullopt;
@@ -56,4 +66,4 @@ std::optional<double> cpuSeconds(pid_t pid) {
   return static_cast<double>(userTicks + systemTicks) / static_cast<double>(sysconf(_SC_CLK_TCK));
 }
 
-}  // namespace reactor::testing_support
+}  // namespace tools
