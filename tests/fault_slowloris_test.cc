@@ -1,14 +1,48 @@
-// Slowloris: 5,000 connections that each send one byte at a time, slowly, against an in-process
-// server whose idle timeout is the defence. Time is scaled down: a byte every 100 ms against an
-// idle timeout of 300 ms (a real attack sends a byte every few seconds against a timeout of tens of
-// seconds). Half of the connections stop sending after a few bytes; the server must reap each of
-// those on time, and keep every connection that still trickles. Meanwhile a well-behaved client
-// does request/response round trips, and its latency under the attack must stay within twice its
-// latency without it.
+// Slowloris at the rate the attack has in the wild: 5,000 connections against an in-process server
+// whose idle timeout is the defence, each connection sending one byte every kTrickleIntervalMs (2
+// s), from a random phase. Half of them are stoppers: they send a byte or two and fall silent, and
+// the server must reap each of those on time; the others trickle on, and the server must keep
+// every one of them. Meanwhile a well-behaved client does request/response round trips, and its
+// latency under the attack must stay within twice its latency without it.
 //
-// Threads: the server runs its own loop on its own thread, as a server would; the 5,000 attackers
-// run on the test's loop; the well-behaved client is a blocking socket on a third thread, so that
-// its latency is the server's, not that of the loop sending the attack.
+// Rate: 2,500 tricklers at a byte every 2 s, plus the stoppers' last bytes, make at most about
+// 2,500 segments a second, and about 1,250 once the stoppers are silent. The idle timeout,
+// kIdleTimeoutMs, is 3 s: a trickler's longest silence is one interval, so a second of margin is
+// left to the attack's own lateness (it runs at a low priority, below). The whole attack lasts one
+// interval plus one timeout after the last connection, the time the last stopper takes to be
+// reaped, and the client's loaded round trips fill that window instead of adding a phase of their
+// own: the client is served "all the while", through the reaping as well as the trickling.
+//
+// Threads, and why each is placed as it is. The server runs its own loop on its own thread, as a
+// server would; the client is a blocking socket on another thread, so that its latency is the
+// server's.
+//
+// The server and the client are pinned to two different CPUs (when the process may use two or
+// more; else nothing is pinned). Left to the scheduler, where the two land decides the baseline
+// more than the server does: on one CPU (when something else keeps the other busy) a round trip
+// needs no cross-CPU wake-up and its p99 was about 20 us on the two-vCPU VM this was measured on,
+// on two CPUs about 80-100 us, and the attack's thread and traffic push them from one placement
+// to the other between phases (unpinned, with one CPU-bound process beside the test, ratios of 1.4
+// to 6.5 were seen; pinned, 0.2 to 1.5). Two CPUs is also the faithful case: a real client is on
+// another machine, and every one of its requests wakes the server from outside.
+//
+// The attack runs on its own loop, on a third thread, at nice kAttackNice (10) once its connections
+// are made. On a real network the attacker is another machine and never takes a CPU from the server
+// or the client, whereas here its sends (and the loopback TCP work they carry, which the kernel
+// does in the sender's context) would delay whichever of the two shares its CPU. At nice 10 its
+// weight is a tenth of theirs, so they win the CPU from it when they wake; the server still does
+// all of its own work for every segment, which is what the criterion is about. Why not SCHED_IDLE,
+// which would never take a CPU from them at all: it starves. With two CPU-bound processes at normal
+// priority on the machine (busy loops, standing in for a `make -j2` next door), the attack at
+// SCHED_IDLE was left without a CPU for seconds on end in every run, and the server rightly reaped
+// the tricklers it had left silent. At nice 10 the attack still gets a tenth of a CPU against such
+// a process, more than twice the 4% or so it needs; with four of them running, no trickler was left
+// silent for more than 2.3 s. On a quiet machine, ratios of 0.95 to 1.15 were seen at nice 10,
+// against 0.85 to 1.05 at SCHED_IDLE and 0.74 to 1.22 at the normal priority. The nice value is set
+// on that thread alone, which ends with the attack, so the test's main thread, which goes on to run
+// other tests, keeps its own; connecting runs at the normal priority, since nothing is measured
+// then. The attack records the longest silence it left on each trickler, and the test checks it, so
+// that a run on a machine too busy to carry the attack says so instead of blaming the server.
 //
 // Reaping on time: the timer wheel fires a timer at exactly its due millisecond (reactor/
 // timer_wheel.h: no lateness of its own), the loop rounds due times up to the next millisecond
@@ -21,27 +55,26 @@
 // of the probe's ticks. The idle timeouts of 5,000 sockets then add no lateness of their own.
 //
 // Latency: the 99th percentile of one batch of round trips is at the mercy of a single preemption,
-// so each phase runs kLatencyBatches batches of kRoundTripsPerBatch and the test compares medians of
-// the batches' 99th percentiles. The unloaded batches run before the attack and again after it,
-// pooled, so that a change in what else the machine runs weighs on both sides. The bound is twice
-// the unloaded value, but not less than kLatencyFloorUs, and that floor is a deliberate loosening:
-// the attack is generated on the same two cores (its 50,000 segments a second are sent, and taken
-// through the kernel's TCP stack, on the cores the server and the client need), and on a two-vCPU
-// VM with nothing else running that alone puts the loaded p99 at 1 to 3 times the unloaded one
-// (about 20-100 us alone, 50-250 us under attack); with another process compiling on the machine,
-// loaded medians up to about 1 ms were seen. The floor keeps the test from failing on that noise;
-// what it still catches is a client left waiting for milliseconds, behind the attack's traffic or
-// its timers.
+// so each phase runs batches of kRoundTripsPerBatch and the test compares medians of the batches'
+// 99th percentiles. The unloaded batches run before the attack and again after it, pooled, so that
+// a change in what else the machine runs weighs on both sides. The bound is twice the unloaded
+// value, with no floor. (Ratios below 1 are common on a VM: the attack's traffic keeps the vCPUs
+// from idling, and a vCPU woken from idle answers later.)
 #include <netinet/in.h>
 #include <netinet/tcp.h>
+#include <pthread.h>
+#include <sched.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
+#include <functional>
 #include <future>
 #include <memory>
 #include <optional>
@@ -63,12 +96,52 @@ using namespace reactor::testing_support;
 using Clock = std::chrono::steady_clock;
 
 constexpr std::size_t kAttackers = 5000;
-constexpr std::int64_t kIdleTimeoutMs = 300;
-constexpr std::int64_t kTrickleIntervalMs = 100;
+constexpr std::int64_t kTrickleIntervalMs = 2000;
+constexpr std::int64_t kIdleTimeoutMs = 3000;
 constexpr std::size_t kConnectBatch = 250;  // below the listen backlog (511)
-constexpr int kLatencyBatches = 5;
-constexpr int kRoundTripsPerBatch = 2000;  // the 99th percentile is the 20th slowest
-constexpr double kLatencyFloorUs = 2000;
+constexpr std::size_t kLatencyBatches = 5;  // unloaded, before and after; at least this many under attack
+constexpr int kRoundTripsPerBatch = 2000;   // the 99th percentile is the 20th slowest
+constexpr int kAttackNice = 10;
+
+// Where the server and the client run: two different CPUs, or wherever the scheduler likes when
+// the process may use fewer than two.
+struct Placement {
+  std::optional<int> serverCpu;
+  std::optional<int> clientCpu;
+};
+
+#if defined(__linux__)
+Placement choosePlacement() {
+  cpu_set_t allowed;
+  CPU_ZERO(&allowed);
+  if (sched_getaffinity(0, sizeof allowed, &allowed) != 0) return {};
+  std::vector<int> cpus;
+  for (int cpu = 0; cpu < CPU_SETSIZE && cpus.size() < 2; ++cpu) {
+    if (CPU_ISSET(cpu, &allowed)) cpus.push_back(cpu);
+  }
+  if (cpus.size() < 2) return {};
+  return {cpus[0], cpus[1]};
+}
+
+void pinThisThread(std::optional<int> cpu) {
+  if (!cpu) return;
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  CPU_SET(*cpu, &set);
+  pthread_setaffinity_np(pthread_self(), sizeof set, &set);  // best effort: unpinned still works
+}
+
+// On Linux a thread has a nice value of its own, and may raise it without privileges.
+void yieldThisThreadsCpuShare() {
+  setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), kAttackNice);  // best effort, as above
+}
+#else
+// BSD and macOS have no portable way to pin a thread or to set one thread's priority: there, the
+// test runs with every thread where the scheduler puts it, at the same priority.
+Placement choosePlacement() { return {}; }
+void pinThisThread(std::optional<int>) {}
+void yieldThisThreadsCpuShare() {}
+#endif
 
 // The server, on its own thread: answers each line ("...\n") with the same line; a connection
 // silent for kIdleTimeoutMs is destroyed. What it saw is readable once stop() has returned.
@@ -79,10 +152,13 @@ class LineServerThread {
     std::uint64_t silentMs;  // loop time from the connection's last byte to its reaping
   };
 
-  LineServerThread() {
+  explicit LineServerThread(std::optional<int> cpu) {
     std::promise<int> listening;
     auto port = listening.get_future();
-    thread_ = std::thread([this, &listening] { run(listening); });
+    thread_ = std::thread([this, &listening, cpu] {
+      pinThisThread(cpu);
+      run(listening);
+    });
     port_ = port.get();
   }
   ~LineServerThread() { stop(); }
@@ -172,15 +248,18 @@ class LineServerThread {
   std::uint64_t longestTickGapMs_ = 0;
 };
 
-// The well-behaved client: `batches` batches of round trips of one short line on a blocking socket
-// with TCP_NODELAY; the 99th percentile of each batch, in microseconds. Empty if anything failed.
-std::vector<double> roundTripP99s(int port, int batches, int perBatch) {
-  const Fd client = withReceiveTimeout(connectBlocking(port));
-  const int fd = client.get();
-  const int on = 1;
-  setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
-  std::vector<double> p99s;
-  if (fd >= 0) {
+// The well-behaved client, on a thread of its own pinned to `cpu`: batches of kRoundTripsPerBatch
+// round trips of one short line on a blocking socket with TCP_NODELAY, for as long as
+// `another(batchesDone)` holds; the 99th percentile of each batch, in microseconds. Empty if
+// anything failed.
+std::vector<double> roundTripP99s(std::optional<int> cpu, int port, const std::function<bool(std::size_t)>& another) {
+  auto run = [&] {
+    pinThisThread(cpu);
+    const Fd client = withReceiveTimeout(connectBlocking(port));
+    const int fd = client.get();
+    if (fd < 0) return std::vector<double>();
+    const int on = 1;
+    setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
     const std::string request = "how are you?\n";
     auto roundTrip = [&]() -> std::optional<double> {
       const auto start = Clock::now();
@@ -196,20 +275,19 @@ std::vector<double> roundTripP99s(int port, int batches, int perBatch) {
       return std::chrono::duration<double, std::micro>(Clock::now() - start).count();
     };
     for (int i = 0; i < 50; ++i) roundTrip();  // warm-up: caches, allocator, the server's buffers
-    for (int batch = 0; batch < batches; ++batch) {
+    std::vector<double> p99s;
+    while (another(p99s.size())) {
       std::vector<double> samples;
-      for (int i = 0; i < perBatch; ++i) {
+      for (int i = 0; i < kRoundTripsPerBatch; ++i) {
         if (auto sample = roundTrip()) samples.push_back(*sample);
       }
-      if (samples.size() != static_cast<std::size_t>(perBatch)) {
-        p99s.clear();
-        break;
-      }
+      if (samples.size() != static_cast<std::size_t>(kRoundTripsPerBatch)) return std::vector<double>();
       std::sort(samples.begin(), samples.end());
       p99s.push_back(samples[samples.size() * 99 / 100]);
     }
-  }
-  return p99s;
+    return p99s;
+  };
+  return std::async(std::launch::async, run).get();
 }
 
 double median(std::vector<double> values) {
@@ -217,60 +295,82 @@ double median(std::vector<double> values) {
   return values.empty() ? 0 : values[values.size() / 2];
 }
 
-// One attacking connection on the test's loop: a byte now, then one every kTrickleIntervalMs
-// (starting at a random phase, so that 5,000 of them do not send in step); a stopper falls silent
-// after `bytesBeforeSilence` bytes.
+// One attacking connection: a byte on connecting, one more after a random phase, then (unless it
+// is a stopper) one every kTrickleIntervalMs. A stopper sends one or two bytes in all.
 struct Attacker {
   std::shared_ptr<Socket> socket;
   bool stopper = false;
-  int bytesBeforeSilence = 0;
-  int sent = 0;
   bool connected = false;
   bool closed = false;
   bool failed = false;
   reactor::Timeout timer;
+  std::optional<std::uint64_t> lastSentMs;
+  std::uint64_t longestSilenceMs = 0;  // between two of its bytes, or its last byte and its closing
 
-  void sendByte() {
+  void sendByte(std::uint64_t nowMs) {
     if (socket->destroyed()) return;
     socket->write(std::string_view("x"));
-    if (stopper && ++sent == bytesBeforeSilence) timer.close();
+    noteSilenceUntil(nowMs);
+    lastSentMs = nowMs;
+  }
+  void noteSilenceUntil(std::uint64_t nowMs) {
+    if (lastSentMs) longestSilenceMs = std::max(longestSilenceMs, nowMs - *lastSentMs);
   }
 };
 
-TEST(FaultSlowloris, IdleTimeoutReapsSilentConnectionsOnTimeKeepsTricklingOnesAndServesTheRest) {
-  LineServerThread server;
-  const int port = server.port();
+struct AttackOutcome {
+  bool connected = false;       // every connection completed
+  bool stoppersReaped = false;  // every stopper was closed, within the deadline
+  bool probeStopped = false;
+  std::size_t tricklersClosed = 0;
+  std::size_t failures = 0;
+  // The longest a trickler was left silent by the attack itself: over the timeout only when the
+  // attack's thread was starved of CPU, and then a reaped trickler is no fault of the server's.
+  std::uint64_t longestTricklerSilenceMs = 0;
+};
 
-  std::vector<double> unloaded = roundTripP99s(port, kLatencyBatches, kRoundTripsPerBatch);
-  ASSERT_EQ(unloaded.size(), static_cast<std::size_t>(kLatencyBatches)) << "round trips failed without load";
-
-  server.startProbe();
+// The attack, on a thread of its own (at nice kAttackNice once connected): connects kAttackers
+// connections and says so through `connected`, trickles until every stopper has been reaped, says
+// so through `attackOver`, and trickles on until the client has `measured`, so that every loaded
+// batch runs under attack. Then stops the server's probe, counts, and closes every connection.
+AttackOutcome runAttack(LineServerThread& server, std::promise<void>& connected, std::atomic<bool>& attackOver,
+                        const std::atomic<bool>& measured) {
+  AttackOutcome outcome;
   reactor::Loop loop;
   SplitMix64 random(20240605);
   std::vector<Attacker> attackers(kAttackers);
+  std::size_t stoppersOpen = 0, settled = 0, open = 0;
   for (std::size_t i = 0; i < kAttackers; ++i) {
     Attacker& attacker = attackers[i];
     attacker.stopper = i % 2 == 1;
-    attacker.bytesBeforeSilence = 2 + static_cast<int>(random.below(4));
-    attacker.socket = Socket::create(loop);
+    stoppersOpen += attacker.stopper;
+    const bool secondByte = !attacker.stopper || random.below(2) == 1;
     const auto phaseMs = static_cast<std::int64_t>(random.below(kTrickleIntervalMs));
-    attacker.socket->on("connect", [&attacker, &loop, phaseMs] {
+    attacker.socket = Socket::create(loop);
+    attacker.socket->on("connect", [&attacker, &loop, &settled, &open, secondByte, phaseMs] {
       attacker.connected = true;
-      attacker.sendByte();
-      attacker.timer = loop.setTimeout(
-          [&attacker, &loop] {
-            attacker.timer = loop.setInterval([&attacker] { attacker.sendByte(); }, kTrickleIntervalMs);
-            attacker.sendByte();
-          },
-          phaseMs);
+      ++settled;
+      ++open;
+      attacker.sendByte(loop.now());
+      if (!secondByte) return;
+      attacker.timer = loop.setTimeout([&attacker, &loop] {
+        attacker.sendByte(loop.now());
+        if (!attacker.stopper) {
+          attacker.timer = loop.setInterval([&attacker, &loop] { attacker.sendByte(loop.now()); }, kTrickleIntervalMs);
+        }
+      }, phaseMs);
     });
     attacker.socket->on("error", [&attacker](const Error&) { attacker.failed = true; });
-    attacker.socket->on("close", [&attacker](bool) {
+    attacker.socket->on("close", [&attacker, &loop, &settled, &open, &stoppersOpen](bool) {
+      if (!attacker.connected) ++settled;
+      attacker.noteSilenceUntil(loop.now());
+      open -= attacker.connected;
+      stoppersOpen -= attacker.stopper;
       attacker.closed = true;
       attacker.timer.close();
     });
   }
-  // However the test ends, no attacker's socket or timer outlives the attacker it points at.
+  // However the attack ends, no attacker's socket or timer outlives the attacker it points at.
   struct Teardown {
     std::vector<Attacker>& attackers;
     ~Teardown() {
@@ -281,54 +381,71 @@ TEST(FaultSlowloris, IdleTimeoutReapsSilentConnectionsOnTimeKeepsTricklingOnesAn
       }
     }
   } teardown{attackers};
-  for (std::size_t first = 0; first < kAttackers; first += kConnectBatch) {
-    for (std::size_t i = first; i < std::min(first + kConnectBatch, kAttackers); ++i) {
-      attackers[i].socket->connect(port, "127.0.0.1");
-    }
-    ASSERT_TRUE(pollUntil(loop, [&] {
-      return std::all_of(attackers.begin() + static_cast<std::ptrdiff_t>(first),
-                         attackers.begin() + static_cast<std::ptrdiff_t>(std::min(first + kConnectBatch, kAttackers)),
-                         [](const Attacker& a) { return a.connected || a.closed; });
-    }, 10s)) << "connections did not complete";
+
+  for (std::size_t first = 0; first < kAttackers && settled == first; first += kConnectBatch) {
+    const std::size_t end = std::min(first + kConnectBatch, kAttackers);
+    for (std::size_t i = first; i < end; ++i) attackers[i].socket->connect(server.port(), "127.0.0.1");
+    pollUntil(loop, [&] { return settled == end; }, 10s);
   }
-  const auto allConnected = Clock::now();
+  outcome.connected = settled == kAttackers;
+  yieldThisThreadsCpuShare();
+  connected.set_value();
+  if (outcome.connected) {
+    const auto lastReaping = std::chrono::milliseconds(kTrickleIntervalMs + kIdleTimeoutMs);
+    outcome.stoppersReaped = pollUntil(loop, [&] { return stoppersOpen == 0; }, lastReaping + 10s, 10);
+  }
+  attackOver = true;
+  pollUntil(loop, [&] { return measured.load(); }, 60s, 10);
+  outcome.probeStopped = server.stopProbe();
 
-  // Under attack: the round trips run on their own thread while this loop keeps trickling.
-  auto loadedRun = std::async(std::launch::async, [port] {
-    return roundTripP99s(port, kLatencyBatches, kRoundTripsPerBatch);
-  });
-  ASSERT_TRUE(pollUntil(loop, [&] { return loadedRun.wait_for(std::chrono::seconds(0)) == std::future_status::ready; },
-                        30s));
-  const std::vector<double> loaded = loadedRun.get();
-
-  // Every stopper is reaped, and the tricklers are watched for at least three timeouts more.
-  auto stoppersClosed = [&] {
-    return std::all_of(attackers.begin(), attackers.end(), [](const Attacker& a) { return !a.stopper || a.closed; });
-  };
-  const bool allReaped = pollUntil(loop, stoppersClosed, 10s);
-  const auto watchedUntil = allConnected + std::chrono::milliseconds(3 * kIdleTimeoutMs);
-  pollUntil(loop, [&] { return Clock::now() >= watchedUntil; }, 5s);
-  ASSERT_TRUE(server.stopProbe()) << "the server's loop did not answer";
-
-  std::size_t tricklersClosed = 0, failures = 0;
-  for (const Attacker& attacker : attackers) {
-    tricklersClosed += !attacker.stopper && attacker.closed;
-    failures += attacker.failed;
+  for (Attacker& attacker : attackers) {
+    if (!attacker.closed) attacker.noteSilenceUntil(loop.now());
+    if (!attacker.stopper) {
+      outcome.tricklersClosed += attacker.closed;
+      outcome.longestTricklerSilenceMs = std::max(outcome.longestTricklerSilenceMs, attacker.longestSilenceMs);
+    }
+    outcome.failures += attacker.failed;
   }
   for (Attacker& attacker : attackers) {
     attacker.timer.close();
     attacker.socket->destroy();
   }
-  pollUntil(loop, [&] { return std::all_of(attackers.begin(), attackers.end(), [](const Attacker& a) { return a.closed; }); },
-            10s);
-  const std::vector<double> unloadedAfter = roundTripP99s(port, kLatencyBatches, kRoundTripsPerBatch);
-  ASSERT_EQ(unloadedAfter.size(), static_cast<std::size_t>(kLatencyBatches)) << "round trips failed after the attack";
+  pollUntil(loop, [&] { return open == 0; }, 10s);
+  return outcome;
+}
+
+TEST(FaultSlowloris, IdleTimeoutReapsSilentConnectionsOnTimeKeepsTricklingOnesAndServesTheRest) {
+  const Placement placement = choosePlacement();
+  LineServerThread server(placement.serverCpu);
+  const int port = server.port();
+  auto fixedBatches = [](std::size_t done) { return done < kLatencyBatches; };
+
+  std::vector<double> unloaded = roundTripP99s(placement.clientCpu, port, fixedBatches);
+  ASSERT_EQ(unloaded.size(), kLatencyBatches) << "round trips failed without load";
+
+  server.startProbe();
+  std::promise<void> connected;
+  std::atomic<bool> attackOver = false, measured = false;
+  auto attack = std::async(std::launch::async, [&] { return runAttack(server, connected, attackOver, measured); });
+  connected.get_future().wait();
+  const std::vector<double> loaded = roundTripP99s(
+      placement.clientCpu, port, [&](std::size_t done) { return done < kLatencyBatches || !attackOver.load(); });
+  measured = true;
+  const AttackOutcome outcome = attack.get();
+  ASSERT_TRUE(outcome.connected) << "connections did not complete";
+  ASSERT_TRUE(outcome.probeStopped) << "the server's loop did not answer";
+
+  const std::vector<double> unloadedAfter = roundTripP99s(placement.clientCpu, port, fixedBatches);
+  ASSERT_EQ(unloadedAfter.size(), kLatencyBatches) << "round trips failed after the attack";
   unloaded.insert(unloaded.end(), unloadedAfter.begin(), unloadedAfter.end());
   server.stop();
 
-  EXPECT_TRUE(allReaped) << "some connections that fell silent were not reaped";
-  EXPECT_EQ(tricklersClosed, 0u) << "connections still trickling were reaped";
-  EXPECT_EQ(failures, 0u);
+  EXPECT_TRUE(outcome.stoppersReaped) << "some connections that fell silent were not reaped";
+  EXPECT_LT(outcome.longestTricklerSilenceMs, static_cast<std::uint64_t>(kIdleTimeoutMs))
+      << "the attack itself left a trickler silent for longer than the timeout: its thread, at nice "
+      << kAttackNice << ", was starved of CPU";
+  EXPECT_EQ(outcome.tricklersClosed, 0u) << "connections still trickling were reaped";
+  EXPECT_EQ(outcome.failures, 0u);
   EXPECT_EQ(server.accepted(), kAttackers + 3);  // and the three well-behaved connections
   std::uint64_t earliest = UINT64_MAX, latest = 0;
   for (const auto& reaped : server.reaped()) {
@@ -339,18 +456,23 @@ TEST(FaultSlowloris, IdleTimeoutReapsSilentConnectionsOnTimeKeepsTricklingOnesAn
   EXPECT_GE(earliest, static_cast<std::uint64_t>(kIdleTimeoutMs)) << "reaped before the timeout";
   EXPECT_LE(latest - kIdleTimeoutMs, server.longestTickGapMs()) << "reaped later than the loop's latency explains";
 
-  ASSERT_EQ(loaded.size(), static_cast<std::size_t>(kLatencyBatches)) << "round trips failed under attack";
+  ASSERT_GE(loaded.size(), kLatencyBatches) << "round trips failed under attack";
   const double before = median(unloaded), during = median(loaded);
-  std::printf("slowloris: reaped %zu after %llu..%llu ms of silence (longest gap of a 1 ms timer: %llu ms); "
-              "round-trip p99 (median of %zu batches of %d): %.0f us alone, %.0f us under attack\n",
+  std::printf("slowloris: reaped %zu after %llu..%llu ms of silence (longest gap of a 1 ms timer: %llu ms), "
+              "kept %zu trickling (silent at most %llu ms); "
+              "round-trip p99 (median of batches of %d): %.0f us alone (%zu batches), %.0f us under attack (%zu), "
+              "ratio %.2f; %s\n",
               server.reaped().size(), static_cast<unsigned long long>(earliest),
               static_cast<unsigned long long>(latest), static_cast<unsigned long long>(server.longestTickGapMs()),
-              loaded.size(), kRoundTripsPerBatch, before, during);
+              kAttackers - kAttackers / 2 - outcome.tricklersClosed,
+              static_cast<unsigned long long>(outcome.longestTricklerSilenceMs), kRoundTripsPerBatch, before,
+              unloaded.size(), during, loaded.size(), during / before,
+              placement.serverCpu ? "server and client pinned to two CPUs" : "not pinned");
   RecordProperty("p99_unloaded_us", std::to_string(before));
   RecordProperty("p99_loaded_us", std::to_string(during));
-  EXPECT_LE(during, std::max(2 * before, kLatencyFloorUs))
-      << "p99 of each batch, alone (before, then after the attack): " << ::testing::PrintToString(unloaded)
-      << "; under attack: " << ::testing::PrintToString(loaded);
+  EXPECT_LE(during, 2 * before) << "p99 of each batch, alone (before, then after the attack): "
+                                << ::testing::PrintToString(unloaded)
+                                << "; under attack: " << ::testing::PrintToString(loaded);
 }
 
 }  // namespace
