@@ -3,10 +3,12 @@
 //
 // Each emitter names itself and declares its events and their signatures as template arguments,
 // for example `class Socket : public EventEmitter<Socket, Event<"data", void(std::string_view)>>`.
-// A listener may take the event's arguments or none. A listener whose signature fits neither, or an
-// event name the emitter does not have, is rejected when it is registered (net::Error
-// ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE), never when the event fires; emitting an undeclared
-// event or wrong arguments does not compile.
+// A listener may take the event's arguments; the emitter and then the event's arguments, which is
+// Node's `this` made explicit (`[](Socket& socket, std::string_view data) { socket.write(data); }`,
+// a listener that captures nothing and so costs nothing beyond its node); or nothing. A listener
+// whose signature fits none of these, or an event name the emitter does not have, is rejected when
+// it is registered (net::Error ERR_INVALID_ARG_TYPE / ERR_INVALID_ARG_VALUE), never when the event
+// fires; emitting an undeclared event or wrong arguments does not compile.
 //
 // Differences from Node, for C++ reasons:
 //  - on()/once()/prependListener() return a ListenerId, which off() takes: C++ callables cannot be
@@ -51,8 +53,10 @@ struct Event<Name, void(Args...)> {
   using Values = std::tuple<std::decay_t<Args>...>;
   template <class F>
   static constexpr bool takesArguments = std::is_invocable_v<F&, std::decay_t<Args>&...>;
-  template <class F>
-  static constexpr bool accepts = takesArguments<F> || std::is_invocable_v<F&>;
+  template <class F, class Emitter>
+  static constexpr bool takesEmitterAndArguments = std::is_invocable_v<F&, Emitter&, std::decay_t<Args>&...>;
+  template <class F, class Emitter>
+  static constexpr bool accepts = takesArguments<F> || takesEmitterAndArguments<F, Emitter> || std::is_invocable_v<F&>;
 };
 
 using ListenerId = std::uint64_t;
@@ -130,7 +134,7 @@ class EventEmitter {
           listener->removed = true;
           needsCompaction_ = true;
         }
-        listener->call(&values);
+        listener->call(&values, static_cast<Owner&>(*this));
       }
     }
     return called;
@@ -147,7 +151,7 @@ class EventEmitter {
   struct Listener {
     Listener(std::size_t event, bool once, ListenerId id) : id(id), event(event), once(once), removed(false) {}
     virtual ~Listener() = default;
-    virtual void call(void* values) = 0;
+    virtual void call(void* values, Owner& emitter) = 0;
     Listener* next = nullptr;
     ListenerId id : 54;
     ListenerId event : 8;
@@ -160,9 +164,12 @@ class EventEmitter {
   struct ListenerFor final : Listener {
     ListenerFor(std::size_t event, bool once, ListenerId id, Fn&& fn)
         : Listener(event, once, id), fn(std::move(fn)) {}
-    void call(void* values) override {
+    void call(void* values, Owner& emitter) override {
+      auto& arguments = *static_cast<typename E::Values*>(values);
       if constexpr (E::template takesArguments<Fn>) {
-        std::apply(fn, *static_cast<typename E::Values*>(values));
+        std::apply(fn, arguments);
+      } else if constexpr (E::template takesEmitterAndArguments<Fn, Owner>) {
+        std::apply([&](auto&... each) { fn(emitter, each...); }, arguments);
       } else {
         fn();
       }
@@ -209,7 +216,7 @@ class EventEmitter {
   template <class E, class F>
   static Listener* make(std::size_t index, bool once, ListenerId id, F&& listener, std::string_view event) {
     using Fn = std::decay_t<F>;
-    if constexpr (!E::template accepts<Fn>) {
+    if constexpr (!E::template accepts<Fn, Owner>) {
       throw Error("ERR_INVALID_ARG_TYPE",
                   "The listener for event \"" + std::string(event) + "\" does not take the event's arguments");
     } else {

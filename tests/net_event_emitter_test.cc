@@ -78,6 +78,21 @@ TEST(EventEmitter, WrongSignatureOrUnknownEventIsRejectedAtRegistration) {
   EXPECT_EQ(emitter.listenerCount("ping"), 0u);
 }
 
+// Node calls a listener with the emitter as `this`; here a listener may take it as its first
+// parameter instead of capturing it.
+TEST(EventEmitter, ListenerMayTakeTheEmitterBeforeTheEventsArguments) {
+  Emitter emitter;
+  std::vector<std::pair<const Emitter*, int>> pings;
+  int bare = 0;
+  emitter.on("ping", [&](Emitter& self, int value) { pings.emplace_back(&self, value); });
+  emitter.on("bare", [&](const Emitter& self) { bare += &self == &emitter; });
+  EXPECT_EQ(codeOf([&] { emitter.on("ping", [](int, Emitter&) {}); }), "ERR_INVALID_ARG_TYPE");
+  emitter.emit<"ping">(3);
+  emitter.emit<"bare">();
+  EXPECT_EQ(pings, (std::vector<std::pair<const Emitter*, int>>{{&emitter, 3}}));
+  EXPECT_EQ(bare, 1);
+}
+
 TEST(EventEmitter, ListenersAddedDuringAnEmitWaitForTheNextOne) {
   Emitter emitter;
   int late = 0;
