@@ -119,6 +119,12 @@ void ChildProcess::signal(int number) const {
   if (pid_ > 0 && !exitStatus_) kill(pid_, number);
 }
 
+bool ChildProcess::exitsCleanlyOnSigterm(Clock::time_point deadline) {
+  signal(SIGTERM);
+  const std::optional<int> status = waitForExit(deadline);
+  return status && WIFEXITED(*status) && WEXITSTATUS(*status) == 0;
+}
+
 bool ChildProcess::writeToStdin(std::string_view data, Clock::time_point deadline) {
   while (!data.empty()) {
     if (stdin_ < 0) return false;

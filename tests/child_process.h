@@ -55,6 +55,9 @@ class ChildProcess {
   // Reads to the end of the output and reaps the process; its wait status, or nullopt at the deadline.
   std::optional<int> waitForExit(Clock::time_point deadline);
   void signal(int number) const;
+  // Sends SIGTERM and waits: true when the process then exits with status 0 before the deadline,
+  // as every tool must.
+  bool exitsCleanlyOnSigterm(Clock::time_point deadline);
   // For reading /proc/PID; the process stays this object's to kill and reap.
   pid_t pid() const { return pid_; }
 

@@ -14,8 +14,6 @@
 //
 // Runs on the default backend only: the suites of tests/net_*_test.cc cover both backends, and this
 // one moves 2.5 GiB through loopback (both rounds, both directions).
-#include <signal.h>
-#include <sys/wait.h>
 
 #include <gtest/gtest.h>
 
@@ -137,10 +135,7 @@ TEST(FaultIntegrity, ThousandConnectionsEchoAMebibyteEachAndTheServerGivesBackWh
   RecordProperty("server_rss_baseline_kib", std::to_string(baseline / 1024));
   RecordProperty("server_rss_after_kib", std::to_string(after / 1024));
 
-  server.signal(SIGTERM);
-  const auto status = server.waitForExit(Clock::now() + 10s);
-  ASSERT_TRUE(status) << server.transcript();
-  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "status " << *status;
+  EXPECT_TRUE(server.exitsCleanlyOnSigterm(Clock::now() + 10s)) << server.transcript();
 }
 
 }  // namespace

@@ -193,8 +193,7 @@ int main(int argc, char** argv) {
     return descriptorsAtEnd == descriptorsAtStart;
   });
   const std::size_t rssAtEnd = residentSetBytes(server.pid()).value_or(0);
-  server.signal(SIGTERM);
-  const bool exitedCleanly = server.waitForExit(SteadyClock::now() + std::chrono::seconds(10)) == 0;
+  const bool exitedCleanly = server.exitsCleanlyOnSigterm(SteadyClock::now() + std::chrono::seconds(10));
 
   const bool descriptorsBack = descriptorsAtEnd == descriptorsAtStart;
   std::printf("soak: %.0f s, %zu waves, %zu clients, %.1f MiB checked in order\n", seconds, totals.waves,
