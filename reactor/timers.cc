@@ -31,15 +31,6 @@ Timeout& Timeout::refresh() {
   return *this;
 }
 
-Timeout& Timeout::refresh(std::int64_t delayMs) {
-  if (queue_ == nullptr) return *this;
-  if (auto* record = queue_->find(*this)) {
-    record->delayMs = static_cast<std::uint64_t>(TimerQueue::normalizeDelay(delayMs));
-    queue_->arm(*record);
-  }
-  return *this;
-}
-
 void Timeout::close() {
   if (queue_ != nullptr) queue_->clear(*this);
 }

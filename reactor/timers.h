@@ -39,9 +39,6 @@ class Timeout {
   bool hasRef() const;
   // Re-arms the timer for its full delay from the loop's current time. No-op on a spent timer.
   Timeout& refresh();
-  // Re-arms it for a new delay (which later refresh() calls and intervals use). Not in Node: an
-  // idle timeout moves its expiry this way, without allocating a new timer.
-  Timeout& refresh(std::int64_t delayMs);
   // Same as clearTimeout(*this).
   void close();
 

@@ -307,16 +307,6 @@ TEST_P(LoopTest, RefreshFromInsideItsCallbackRearmsAOneShotTimer) {
   EXPECT_FALSE(loop.alive());
 }
 
-TEST_P(LoopTest, RefreshWithADelayMovesTheExpiry) {
-  std::string order;
-  Timeout moved = loop.setTimeout([&] { order += 'm'; }, 1);
-  loop.setTimeout([&] { order += 'a'; }, 10);
-  moved.refresh(30);
-  loop.setTimeout([&] { order += 'b'; }, 20);
-  EXPECT_TRUE(runToCompletion(loop));
-  EXPECT_EQ(order, "abm");
-}
-
 TEST_P(LoopTest, TimerCallbackMayDestroyTheObjectOwningIt) {
   struct Owner {
     Loop& loop;
