@@ -1,6 +1,7 @@
-// Host name lookup that never blocks the loop: getaddrinfo runs on a short-lived thread and the
-// answer is posted back, so `done` runs on the loop thread. The lookup keeps the loop alive until
-// `done` has run (a Loop::KeepAlive created and released on the loop thread).
+// Host name lookup that never blocks the loop: getaddrinfo runs on a short-lived thread
+// (Loop::offload) and the answer comes back to the loop thread, where `done` runs. The lookup keeps
+// the loop alive until `done` has run. A loop destroyed meanwhile destroys `done` uncalled, on its
+// own thread; the lookup's thread then finishes without touching it.
 #pragma once
 
 #include <functional>

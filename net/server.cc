@@ -395,11 +395,16 @@ void Server::onConnectionClosed() {
 
 void Server::emitCloseIfDrained() {
   if (fd_ >= 0 || connections_ > 0) return;
-  loop_.nextTick([self = shared_from_this()] {
-    self->emit<"close">();
-    // A 'close' listener may have listened again, which takes a new self-reference.
-    if (self->fd_ < 0) self->self_.reset();
-  });
+  // The self-reference moves into the tick: should the tick never run (its loop destroyed first),
+  // the server is released with it. A 'close' listener may listen again, taking a new one.
+  loop_.nextTick([self = self_ ? std::move(self_) : shared_from_this()] { self->emit<"close">(); });
+}
+
+void Server::onLoopClosing() {
+  // Silently: the 'close' this queues is destroyed with the loop, and the server with it once its
+  // connections, closing too, have let go of it.
+  closeListener();
+  emitCloseIfDrained();
 }
 
 // --- queries ------------------------------------------------------------------------------------

@@ -191,6 +191,7 @@ class Server final : public EventEmitter<Server, Event<"listening", void()>, Eve
   void onConnectionClosed();
 
   void onReady(std::uint8_t ready) override;
+  void onLoopClosing() override;
 
   void listenOnHost(const std::string& host, int port, int backlog, bool ipv6Only);
   void listenOnDefaultAddress(int port, int backlog, bool ipv6Only);

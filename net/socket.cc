@@ -1,5 +1,6 @@
 #include "net/socket.h"
 
+#include "net/first_exception.h"
 #include "net/resolver.h"
 #include "net/server.h"
 
@@ -34,10 +35,14 @@ thread_local char readBuffer[kReadBufferSize];
 
 bool wouldBlock(int err) { return err == EAGAIN || err == EWOULDBLOCK || err == EINTR; }
 
-// setKeepAlive()'s initial delay as TCP_KEEPIDLE seconds (at least 1; the kernel takes at most 32767).
+// Linux refuses TCP_KEEPIDLE above this (MAX_TCP_KEEPIDLE, about nine hours) with EINVAL, which
+// would leave the system's default in force; a longer delay is clamped to it.
+constexpr int kMaxKeepIdleSeconds = 32767;
+
+// setKeepAlive()'s initial delay as TCP_KEEPIDLE seconds (at least 1; 0 means the system's default).
 std::uint16_t keepAliveIdleSeconds(int initialDelayMs) {
   if (initialDelayMs <= 0) return 0;
-  return static_cast<std::uint16_t>(std::clamp(initialDelayMs / 1000, 1, 65535));
+  return static_cast<std::uint16_t>(std::clamp(initialDelayMs / 1000, 1, kMaxKeepIdleSeconds));
 }
 
 Error destroyedError() {
@@ -97,7 +102,10 @@ struct Socket::Connector {
 // and a connection with a timeout pays for no timer record or callable besides.
 struct Socket::IdleTimeout final : reactor::IntrusiveTimer {
   explicit IdleTimeout(Socket& socket) : socket(socket) {}
-  ~IdleTimeout() { socket.loop_.cancelTimer(*this); }
+  // Not armed once the loop is gone (~Loop unlinks every timer): then the loop is not touched.
+  ~IdleTimeout() {
+    if (armed()) socket.loop_.cancelTimer(*this);
+  }
   void expired() override { socket.onIdleTimer(); }
 
   Socket& socket;
@@ -250,7 +258,6 @@ Socket& Socket::connect(const ConnectOptions& options, std::function<void()> con
     keepAliveIdleSeconds_ = keepAliveIdleSeconds(options.keepAliveInitialDelay);
   }
   state_ = State::kConnecting;
-  holdSelf();
   connector_ = std::make_unique<Connector>();
   connector_->options = options;
   if (direct) {
@@ -262,23 +269,25 @@ Socket& Socket::connect(const ConnectOptions& options, std::function<void()> con
   return *this;
 }
 
+// Until the answer comes, the lookup's completion holds the socket, rather than the socket itself:
+// a loop destroyed meanwhile destroys the completion, and with it the socket nobody else holds.
 void Socket::startLookup(const std::string& host, int family) {
   const LookupFunction custom = connector_->options.lookup;  // a copy: done() may end the connector
   if (!custom) {
-    lookup(loop_, host, family, [weak = weak_from_this(), host](LookupResult result) {
-      if (auto socket = weak.lock()) {
-        if (result.errorCode.empty()) {
-          socket->lookupDone(host, nullptr, std::move(result.addresses));
-        } else {
-          const Error error = Error::fromLookup(result.errorCode, host);
-          socket->lookupDone(host, &error, {});
-        }
+    lookup(loop_, host, family, [socket = shared_from_this(), host](LookupResult result) {
+      if (result.errorCode.empty()) {
+        socket->lookupDone(host, nullptr, std::move(result.addresses));
+      } else {
+        const Error error = Error::fromLookup(result.errorCode, host);
+        socket->lookupDone(host, &error, {});
       }
     });
     return;
   }
-  custom(host, family, [weak = weak_from_this(), host](const Error* error, std::vector<std::string> answers) {
-    auto socket = weak.lock();
+  // A custom lookup may call `done` more than once: only the first call counts.
+  auto pending = std::make_shared<std::shared_ptr<Socket>>(shared_from_this());
+  custom(host, family, [pending, host](const Error* error, std::vector<std::string> answers) {
+    const std::shared_ptr<Socket> socket = std::exchange(*pending, nullptr);
     if (!socket) return;
     std::vector<SocketAddress> addresses;
     for (const auto& answer : answers) {
@@ -311,6 +320,7 @@ void Socket::lookupDone(const std::string& host, const Error* error, std::vector
 
 void Socket::attemptNext() {
   auto self = shared_from_this();
+  holdSelf();  // from here on a descriptor is watched, and the loop keeps the socket
   while (state_ == State::kConnecting && connector_->next < connector_->addresses.size()) {
     Connector& connector = *connector_;
     const SocketAddress address = connector.addresses[connector.next++];
@@ -433,8 +443,12 @@ void Socket::onReady(std::uint8_t ready) {
     flush();
     if (state_ != State::kOpen) return;
   }
+  // A hang-up or an error is reported whatever the interest: while a read is kept unconsumed,
+  // reading more would overwrite it, or report the end before it. The hang-up waits; it cannot
+  // spin meanwhile, since with read interest off the descriptor is only polled for a pending write,
+  // which the same event lets fail or progress.
   if ((ready & (reactor::kReadable | reactor::kPeerClosed | reactor::kError)) && flowing_ != Flowing::kNo &&
-      !readEnded_) {
+      !readEnded_ && !unconsumed_) {
     readOnce();
   }
 }
@@ -534,8 +548,9 @@ bool Socket::writeImpl(std::string_view data, std::string* owned, WriteCallback&
   }
   std::size_t sent = 0;
   if (state_ == State::kOpen && writeQueue_.empty()) {
-    // Nothing is queued: hand the data to the kernel now, and copy only what it did not take.
-    const ssize_t n = ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
+    // Nothing is queued: hand the data to the kernel now, and copy only what it did not take. An
+    // empty write is complete at once, without a system call.
+    const ssize_t n = data.empty() ? 0 : ::send(fd_, data.data(), data.size(), MSG_NOSIGNAL);
     if (n < 0 && !wouldBlock(errno)) {
       Error error = Error::fromSystem(errno, "write");
       if (callback) loop_.nextTick([callback = std::move(callback), error] { callback(&error); });
@@ -564,35 +579,37 @@ void Socket::rejectWrite(Error error, WriteCallback& callback) {
 }
 
 void Socket::flush() {
-  iovec chunks[kMaxIovecs];
-  const std::size_t count = writeQueue_.gather(chunks, kMaxIovecs);
-  if (count == 0) return;
-  msghdr message{};
-  message.msg_iov = chunks;
-  message.msg_iovlen = count;
-  const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);  // writev() cannot suppress SIGPIPE
-  if (n < 0) {
-    if (!wouldBlock(errno)) destroyWith(Error::fromSystem(errno, "write"));
-    return;
+  std::size_t written = 0;
+  if (writeQueue_.bytes() > 0) {  // a queue of empty writes only completes them, with no call
+    iovec chunks[kMaxIovecs];
+    const std::size_t count = writeQueue_.gather(chunks, kMaxIovecs);
+    msghdr message{};
+    message.msg_iov = chunks;
+    message.msg_iovlen = count;
+    const ssize_t n = ::sendmsg(fd_, &message, MSG_NOSIGNAL);  // writev() cannot suppress SIGPIPE
+    if (n < 0) {
+      if (!wouldBlock(errno)) destroyWith(Error::fromSystem(errno, "write"));
+      return;
+    }
+    written = static_cast<std::size_t>(n);
+    bytesWritten_ += written;
+    touch();
   }
-  const auto written = static_cast<std::size_t>(n);
-  bytesWritten_ += written;
-  touch();
   std::vector<WriteCallback> completed;
   writeQueue_.consume(written, completed);
   updateInterest();
-  for (auto& callback : completed) {
-    callback(nullptr);
+  // Every completed write's bytes are with the kernel: each callback hears success, even when an
+  // earlier one destroyed the socket (the writes still queued then hear the error instead).
+  FirstException thrown;
+  for (auto& callback : completed) thrown.run([&] { callback(nullptr); });
+  thrown.rethrow();
+  if (state_ != State::kOpen || !writeQueue_.empty()) return;
+  if (needDrain_) {
+    needDrain_ = false;
+    emit<"drain">();
     if (state_ != State::kOpen) return;
   }
-  if (writeQueue_.empty()) {
-    if (needDrain_) {
-      needDrain_ = false;
-      emit<"drain">();
-      if (state_ != State::kOpen) return;
-    }
-    maybeFinish();
-  }
+  maybeFinish();
 }
 
 Socket& Socket::end(std::function<void()> callback) {
@@ -646,9 +663,7 @@ Socket& Socket::destroy(Error error) {
   return *this;
 }
 
-void Socket::destroyWith(std::optional<Error> error) {
-  if (state_ == State::kDestroyed) return;
-  auto self = shared_from_this();
+void Socket::closeDescriptor() {
   state_ = State::kDestroyed;
   connector_.reset();
   idle_.reset();
@@ -657,18 +672,41 @@ void Socket::destroyWith(std::optional<Error> error) {
     if (loop_.watching(fd_)) loop_.unwatch(fd_);
     ::close(std::exchange(fd_, -1));
   }
+}
+
+void Socket::destroyWith(std::optional<Error> error) {
+  if (state_ == State::kDestroyed) return;
+  auto self = shared_from_this();
+  closeDescriptor();
   std::vector<WriteCallback> abandoned = writeQueue_.clear();
+  // The server counts open connections, as Node's does: it stops counting this one now, and its
+  // own 'close' (when it is closing) is queued before this socket's, as in Node.
+  if (server_) std::exchange(server_, nullptr)->onConnectionClosed();
+  // The self-reference moves into the tick that emits 'close': whatever happens to the tick (a
+  // listener that throws, or a loop destroyed before it runs), the socket is released with it.
+  releaseSelf();
   // Node emits 'error' and 'close' on the next tick: listeners added right after destroy() hear them.
-  loop_.nextTick([self, error = std::move(error), abandoned = std::move(abandoned)]() mutable {
+  loop_.nextTick([self, error = std::move(error), abandoned = std::move(abandoned)] {
     const Error writeError = error ? *error : destroyedError();
-    for (auto& callback : abandoned) callback(&writeError);
-    const bool unhandled = error && !self->emit<"error">(*error);
-    self->emit<"close">(error.has_value());
-    if (self->server_) std::exchange(self->server_, nullptr)->onConnectionClosed();
+    FirstException thrown;
+    for (const auto& callback : abandoned) thrown.run([&] { callback(&writeError); });
+    bool unhandled = false;
+    thrown.run([&] { unhandled = error && !self->emit<"error">(*error); });
+    thrown.run([&] { self->emit<"close">(error.has_value()); });
     self->removeAllListeners();  // listeners often capture the socket: break the cycle
-    self->releaseSelf();
+    thrown.rethrow();
     if (unhandled) throw *error;
   });
+}
+
+void Socket::onLoopClosing() {
+  // No event can be delivered any more: close, forget the callbacks, and let go of the socket.
+  auto self = shared_from_this();
+  closeDescriptor();
+  writeQueue_.clear();
+  if (server_) std::exchange(server_, nullptr)->onConnectionClosed();
+  removeAllListeners();
+  releaseSelf();
 }
 
 // --- timeouts -----------------------------------------------------------------------------------

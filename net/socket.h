@@ -205,6 +205,8 @@ class Socket : public EventEmitter<Socket, Event<"lookup", void(const Error*, st
   void touch();
   void onIdleTimer();
   void destroyWith(std::optional<Error> error);
+  void closeDescriptor();  // the part of destroying that emits nothing
+  void onLoopClosing() override;
   void rejectWrite(Error error, WriteCallback& callback);
   void connectAttemptFailed(Error error);
   void applyNoDelay();

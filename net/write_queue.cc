@@ -14,41 +14,37 @@ void WriteQueue::push(std::string data, std::size_t sent, WriteCallback callback
 std::size_t WriteQueue::gather(iovec* chunks, std::size_t max) const {
   if (!storage_) return 0;
   std::size_t count = 0;
-  for (std::size_t i = storage_->head; i < storage_->entries.size() && count < max; ++i, ++count) {
-    Entry& entry = storage_->entries[i];
-    chunks[count].iov_base = entry.data.data() + entry.sent;
-    chunks[count].iov_len = entry.data.size() - entry.sent;
+  for (auto entry = storage_->entries.begin(); entry != storage_->entries.end() && count < max; ++entry) {
+    if (entry->sent == entry->data.size()) continue;
+    chunks[count].iov_base = entry->data.data() + entry->sent;
+    chunks[count].iov_len = entry->data.size() - entry->sent;
+    ++count;
   }
   return count;
 }
 
 void WriteQueue::consume(std::size_t written, std::vector<WriteCallback>& completed) {
+  if (!storage_) return;
   storage_->bytes -= written;
   auto& entries = storage_->entries;
-  std::size_t& head = storage_->head;
-  while (written > 0 && head < entries.size()) {
-    Entry& entry = entries[head];
+  while (!entries.empty()) {
+    Entry& entry = entries.front();
     const std::size_t taken = std::min(entry.data.size() - entry.sent, written);
     entry.sent += taken;
     written -= taken;
     if (entry.sent < entry.data.size()) break;
     if (entry.callback) completed.push_back(std::move(entry.callback));
-    ++head;
-  }
-  if (head == entries.size()) {
-    entries.clear();
-    head = 0;
+    entries.pop_front();
   }
 }
 
 std::vector<WriteCallback> WriteQueue::clear() {
   std::vector<WriteCallback> abandoned;
   if (!storage_) return abandoned;
-  for (std::size_t i = storage_->head; i < storage_->entries.size(); ++i) {
-    if (storage_->entries[i].callback) abandoned.push_back(std::move(storage_->entries[i].callback));
+  for (auto& entry : storage_->entries) {
+    if (entry.callback) abandoned.push_back(std::move(entry.callback));
   }
   storage_->entries.clear();
-  storage_->head = 0;
   storage_->bytes = 0;
   return abandoned;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <climits>
+#include <iterator>
 #include <stdexcept>
 #include <utility>
 
@@ -29,12 +30,52 @@ std::function<void()>* findImmediate(auto& queue, std::uint64_t id) {
 
 Loop::Loop(std::unique_ptr<Poller> poller)
     : poller_(std::move(poller)), nowNs_(monotonicNowNs()), timers_(nowNs_),
-      readyEvents_(kReadyEventsPerPoll) {
+      readyEvents_(kReadyEventsPerPoll), workerLink_(std::make_shared<WorkerLink>()) {
   if (!poller_) throw std::invalid_argument("reactor::Loop needs a poller");
+  workerLink_->loop = this;
 }
 
 Loop::~Loop() {
-  std::lock_guard waitForPostsInFlight(postMutex_);
+  {
+    std::lock_guard cutOffWorkers(workerLink_->mutex);
+    workerLink_->loop = nullptr;
+  }
+  { std::lock_guard waitForPostsInFlight(postMutex_); }
+  closeHandlers();
+  dropPendingCallbacks();
+}
+
+void Loop::closeHandlers() {
+  for (std::size_t fd = 0; fd < fds_.size(); ++fd) {
+    IoHandler* handler = fds_[fd].handler;
+    if (handler == nullptr) continue;
+    handler->onLoopClosing();
+    if (fds_[fd].handler == handler) unwatch(static_cast<int>(fd));
+  }
+}
+
+// Destroying a callback may release the last reference to an object (a socket) whose destructor
+// calls back into the loop, so the loop is still whole while they go, and it repeats until nothing
+// is left.
+void Loop::dropPendingCallbacks() {
+  while (true) {
+    std::vector<std::function<void()>> dropped;
+    for (auto& fn : ticks_) dropped.push_back(std::move(fn));
+    ticks_.clear();
+    for (auto* queue : {&immediates_, &runningImmediates_}) {
+      for (auto& immediate : *queue) dropped.push_back(std::move(immediate.fn));
+      queue->clear();
+    }
+    liveImmediates_ = 0;
+    for (auto& fn : posted_) dropped.push_back(std::move(fn));
+    posted_.clear();
+    for (auto& fn : runningPosted_) dropped.push_back(std::move(fn));
+    runningPosted_.clear();
+    for (auto& [id, completion] : offloaded_) dropped.push_back(std::move(completion));
+    offloaded_.clear();
+    timers_.dropCallbacks(dropped);
+    if (dropped.empty()) return;
+  }
 }
 
 Loop& Loop::forThisThread() {
@@ -46,7 +87,7 @@ void Loop::updateTime() { nowNs_ = monotonicNowNs(); }
 
 bool Loop::alive() const {
   if (referencedFds_ > 0 || keepAlives_ > 0 || timers_.referencedCount() > 0 || liveImmediates_ > 0 ||
-      !ticks_.empty()) {
+      !ticks_.empty() || !offloaded_.empty()) {
     return true;
   }
   std::lock_guard lock(postMutex_);
@@ -139,6 +180,13 @@ void Loop::runPosted() {
   }
 }
 
+void Loop::completeOffload(std::uint64_t id) {
+  auto found = offloaded_.find(id);
+  std::function<void()> completion = std::move(found->second);
+  offloaded_.erase(found);
+  completion();
+}
+
 void Loop::nextTick(std::function<void()> fn) { ticks_.push_back(std::move(fn)); }
 
 void Loop::runTicks() {
@@ -165,8 +213,14 @@ void Loop::clearImmediate(const Immediate& immediate) {
 }
 
 void Loop::runImmediates() {
-  // Immediates queued while this phase runs wait for the next iteration, as in Node.
-  runningImmediates_.swap(immediates_);
+  // Immediates queued while this phase runs wait for the next iteration, as in Node. Those left
+  // over by a callback that threw are older than any queued since, so they stay in front.
+  if (runningImmediates_.empty()) {
+    runningImmediates_.swap(immediates_);
+  } else {
+    std::move(immediates_.begin(), immediates_.end(), std::back_inserter(runningImmediates_));
+    immediates_.clear();
+  }
   while (!runningImmediates_.empty()) {
     std::function<void()> fn = std::move(runningImmediates_.front().fn);
     runningImmediates_.pop_front();

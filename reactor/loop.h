@@ -17,6 +17,15 @@
 // descriptor (close() first would let the kernel hand the number to a new socket that the stale
 // registration then mislabels) and before the handler dies.
 //
+// Destruction: a loop may be destroyed with work still pending, as soon as run() has returned (or
+// when its thread exits, for forThisThread()). ~Loop first cuts off the threads that work for it
+// (offload(), below: they never touch the loop again), then calls onLoopClosing() on the handler
+// of every descriptor still watched, so that sockets and servers close without events and let go
+// of themselves, then destroys the queued callbacks (ticks, immediates, posts, timers, offloaded
+// completions) on its own thread, while everything they might touch still exists. Intrusive timers
+// are left not armed. What must not happen is using a Timeout handle, or calling a loop member,
+// after the loop is gone.
+//
 // Threading: every member must be called on the thread running the loop, except post(), which any
 // thread may call at any time. One loop per thread; Loop::forThisThread() is an optional default.
 //
@@ -33,6 +42,10 @@
 #include <functional>
 #include <memory>
 #include <mutex>
+#include <optional>
+#include <thread>
+#include <type_traits>
+#include <unordered_map>
 #include <utility>
 #include <vector>
 
@@ -46,6 +59,10 @@ namespace reactor {
 class IoHandler {
  public:
   virtual void onReady(std::uint8_t ready) = 0;
+  // The loop is being destroyed with this descriptor watched: release whatever depends on the
+  // loop, without calling back into the program (no event could be delivered). The loop unwatches
+  // the descriptor afterwards if the handler did not. The handler may destroy itself.
+  virtual void onLoopClosing() {}
 
  protected:
   ~IoHandler() = default;
@@ -91,6 +108,15 @@ class Loop {
   // Thread-safe: queues `fn` to run on the loop thread in the posted phase and wakes the poll. A
   // pending post keeps the loop alive; posts made after the loop object is destroyed are a bug.
   void post(std::function<void()> fn);
+
+  // Runs `work()` on a thread of its own, then `done(result)` on this loop's thread, in the posted
+  // phase; the loop stays alive until `done` has run. If the loop is destroyed first, `done` is
+  // destroyed with it, on the loop's thread, and the result on the worker's thread, which never
+  // touches the loop: so `work` and its result must be plain data, safe to destroy on any thread
+  // (what belongs to the loop goes into `done`); `work` must not throw. Loop thread only; throws
+  // std::system_error when no thread can be started.
+  template <class Work, class Done>
+  void offload(Work work, Done done);
 
   // Runs `fn` right after the callback that is running now returns, before the loop continues;
   // called outside any callback, at the start of the next iteration. Pending ticks keep it alive.
@@ -156,6 +182,16 @@ class Loop {
     std::uint64_t id;
     std::function<void()> fn;
   };
+  // What offload()'s threads hold of the loop: they post through it while `loop` is set, which
+  // ~Loop clears under `mutex` before anything else.
+  struct WorkerLink {
+    std::mutex mutex;
+    Loop* loop;
+    void postCompletion(std::uint64_t id) {
+      std::lock_guard lock(mutex);
+      if (loop != nullptr) loop->post([loop = loop, id] { loop->completeOffload(id); });
+    }
+  };
 
   static std::uint64_t token(int fd, std::uint32_t generation) {
     return (std::uint64_t{generation} << 32) | static_cast<std::uint32_t>(fd);
@@ -168,6 +204,9 @@ class Loop {
   void runPosted();
   void runImmediates();
   void runTicks();
+  void completeOffload(std::uint64_t id);
+  void closeHandlers();
+  void dropPendingCallbacks();
   template <class Fn>
   void runCallback(Fn&& fn) {
     fn();
@@ -195,6 +234,29 @@ class Loop {
   std::vector<std::function<void()>> posted_;
   std::deque<std::function<void()>> runningPosted_;
   bool wakePending_ = false;  // guarded by postMutex_: a wake() is on its way to the poll
+
+  std::shared_ptr<WorkerLink> workerLink_;
+  // offload()ed work whose answer has not come back: its completion (which owns `done`) by id.
+  std::unordered_map<std::uint64_t, std::function<void()>> offloaded_;
+  std::uint64_t nextOffloadId_ = 1;
 };
+
+template <class Work, class Done>
+void Loop::offload(Work work, Done done) {
+  using Result = std::invoke_result_t<Work&>;
+  // Written by the worker before it posts, read by the loop after: the post orders the two.
+  auto result = std::make_shared<std::optional<Result>>();
+  const std::uint64_t id = nextOffloadId_++;
+  offloaded_.emplace(id, [result, done = std::move(done)]() mutable { done(std::move(**result)); });
+  try {
+    std::thread([link = workerLink_, result, id, work = std::move(work)]() mutable {
+      result->emplace(work());
+      link->postCompletion(id);
+    }).detach();
+  } catch (...) {
+    offloaded_.erase(id);
+    throw;
+  }
+}
 
 }  // namespace reactor

@@ -151,6 +151,14 @@ void TimerQueue::fire(Record& record) {
   }
 }
 
+void TimerQueue::dropCallbacks(std::vector<std::function<void()>>& dropped) {
+  for (Record& record : records_) {
+    if (!record.inUse) continue;
+    dropped.push_back(std::move(record.callback));
+    release(record);
+  }
+}
+
 std::optional<std::uint64_t> TimerQueue::msUntilNextWake() const {
   auto wake = wheel_.nextWakeTime();
   if (!wake) return std::nullopt;

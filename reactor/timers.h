@@ -76,6 +76,10 @@ class TimerQueue {
   // Milliseconds from the current time until the queue may have work (0: now), or nullopt.
   std::optional<std::uint64_t> msUntilNextWake() const;
 
+  // Clears every Timeout, moving its callback to `dropped` (for the loop's destructor, which
+  // destroys them while everything they might touch still exists).
+  void dropCallbacks(std::vector<std::function<void()>>& dropped);
+
   // Armed timers that keep the loop alive.
   std::size_t referencedCount() const { return referenced_; }
 

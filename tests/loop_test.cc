@@ -469,6 +469,19 @@ TEST_P(LoopTest, ExceptionFromCallbackPropagatesAndLoopStaysUsable) {
   EXPECT_TRUE(later);
 }
 
+TEST_P(LoopTest, ImmediatesLeftByAThrowingImmediateRunBeforeLaterOnes) {
+  std::string order;
+  loop.setImmediate([] { throw std::runtime_error("A"); });
+  loop.setImmediate([&] { order += 'B'; });
+  Immediate cleared = loop.setImmediate([&] { order += 'x'; });
+  loop.setImmediate([&] { order += 'C'; });
+  EXPECT_THROW(loop.run(), std::runtime_error);
+  loop.setImmediate([&] { order += 'D'; });
+  loop.clearImmediate(cleared);  // still found among the leftovers
+  EXPECT_TRUE(runToCompletion(loop));
+  EXPECT_EQ(order, "BCD");
+}
+
 TEST_P(LoopTest, PostsFromManyThreadsAllArriveInPerThreadOrder) {
   constexpr int kThreads = 8;
   constexpr int kPostsPerThread = 100'000;
