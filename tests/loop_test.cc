@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <functional>
+#include <future>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -480,6 +481,63 @@ TEST_P(LoopTest, ImmediatesLeftByAThrowingImmediateRunBeforeLaterOnes) {
   loop.clearImmediate(cleared);  // still found among the leftovers
   EXPECT_TRUE(runToCompletion(loop));
   EXPECT_EQ(order, "BCD");
+}
+
+TEST_P(LoopTest, OffloadedWorkAnswersOnTheLoopThreadAndKeepsTheLoopAlive) {
+  const std::thread::id loopThread = std::this_thread::get_id();
+  std::thread::id workedOn, answeredOn;
+  int answer = 0;
+  loop.offload(
+      [&workedOn] {
+        workedOn = std::this_thread::get_id();
+        return 42;
+      },
+      [&](int result) {
+        answeredOn = std::this_thread::get_id();
+        answer = result;
+      });
+  EXPECT_TRUE(loop.alive());
+  loop.run();  // returns only once the answer is in
+  EXPECT_EQ(answer, 42);
+  EXPECT_NE(workedOn, loopThread);
+  EXPECT_EQ(answeredOn, loopThread);
+}
+
+// A loop destroyed while its offloaded work runs (a slow name lookup) destroys the completion on
+// its own thread, and the worker, once done, finds no loop to post to: under AddressSanitizer a
+// worker that still reached the loop would be a use after free.
+TEST_P(LoopTest, OffloadedWorkOutlivingItsLoopNeverTouchesIt) {
+  // The result reports its own destruction: the last thing the worker does with it.
+  struct Result {
+    std::shared_ptr<std::promise<void>> destroyed;
+    explicit Result(std::shared_ptr<std::promise<void>> p) : destroyed(std::move(p)) {}
+    Result(Result&& other) noexcept = default;
+    ~Result() {
+      if (destroyed) destroyed->set_value();
+    }
+  };
+  auto destroyed = std::make_shared<std::promise<void>>();
+  std::future<void> resultGone = destroyed->get_future();
+  std::promise<void> loopGone;
+  std::shared_future<void> loopGoneSignal = loopGone.get_future().share();
+  bool doneDestroyed = false;
+  struct SetOnDestruction {
+    bool* flag;
+    ~SetOnDestruction() { *flag = true; }
+  };
+  {
+    Loop doomed(GetParam().make());
+    auto guard = std::make_shared<SetOnDestruction>(SetOnDestruction{&doneDestroyed});
+    doomed.offload(
+        [loopGoneSignal, destroyed]() mutable {
+          loopGoneSignal.wait();
+          return Result(std::exchange(destroyed, nullptr));
+        },
+        [guard](Result) { ADD_FAILURE() << "done ran although its loop was destroyed"; });
+  }
+  EXPECT_TRUE(doneDestroyed) << "the completion must be destroyed with its loop, on its thread";
+  loopGone.set_value();
+  EXPECT_EQ(resultGone.wait_for(std::chrono::seconds(5)), std::future_status::ready);
 }
 
 TEST_P(LoopTest, PostsFromManyThreadsAllArriveInPerThreadOrder) {

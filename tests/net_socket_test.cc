@@ -585,6 +585,20 @@ TEST_P(SocketTest, ConnectsFromTheGivenLocalAddressAndPort) {
   EXPECT_TRUE(runToCompletion(loop));
 }
 
+// Linux refuses TCP_KEEPIDLE above 32767 s (EINVAL), which would leave the system's two hours in
+// force: a longer delay is clamped to the kernel's limit.
+TEST_P(SocketTest, KeepAliveDelayBeyondTheKernelsLimitIsClamped) {
+  SocketPairFds fds = tcpFds();
+  auto socket = Socket::create(loop, SocketOptions{.fd = fds.first});
+  socket->setKeepAlive(true, 2'000'000'000);
+#if defined(__linux__)
+  EXPECT_EQ(intOption(fds.first, IPPROTO_TCP, TCP_KEEPIDLE), 32767);
+#endif
+  socket->destroy();
+  ::close(fds.second);
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
 TEST_P(SocketTest, NoDelayAndKeepAliveReachTheDescriptor) {
   SocketPairFds fds = tcpFds();
   auto socket = Socket::create(loop, SocketOptions{.fd = fds.first});
