@@ -10,10 +10,13 @@
 //
 // Ownership: servers are always held by std::shared_ptr (create(), createServer()). A listening
 // server holds a reference to itself, so the loop keeps it alive when the program drops its
-// pointers; the reference is released once 'close' has been emitted, which waits for every
-// connection it accepted. So accepted sockets point back at the server with a plain pointer, and
-// call onConnectionClosed() after their 'close'; the server never owns them (the program does, or
-// their own self-reference while open).
+// pointers; the reference moves into the tick that emits 'close', which waits until the listener
+// is closed and every connection it accepted is destroyed. So accepted sockets point back at the
+// server with a plain pointer, and call onConnectionClosed() when destroyed (as Node counts them:
+// getConnections() and maxConnections see a destroyed connection gone at once, before its
+// 'close'); the server never owns them (the program does, or their own self-reference while open).
+// A server whose loop is destroyed closes its listener without events and is released with the
+// loop's queued callbacks (IoHandler::onLoopClosing).
 //
 // Errors: bad arguments throw net::Error at the call (ERR_SOCKET_BAD_PORT, ERR_OUT_OF_RANGE,
 // ERR_INVALID_ARG_VALUE, ERR_SERVER_ALREADY_LISTEN). Later failures are emitted as 'error'; an
@@ -187,7 +190,7 @@ class Server final : public EventEmitter<Server, Event<"listening", void()>, Eve
 
   Server(reactor::Loop& loop, const ServerOptions& options);
 
-  // Called by a socket this server accepted, after that socket emitted 'close'.
+  // Called by a socket this server accepted, when that socket is destroyed.
   void onConnectionClosed();
 
   void onReady(std::uint8_t ready) override;

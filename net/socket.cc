@@ -88,6 +88,8 @@ Error connectError(int err, const SocketAddress& address) {
 
 }  // namespace
 
+// Owned by its socket while connecting: the attempt timer's callback may use the socket's `this`,
+// since ~Connector closes the timer.
 struct Socket::Connector {
   ConnectOptions options;
   std::vector<SocketAddress> addresses;
@@ -99,7 +101,8 @@ struct Socket::Connector {
 };
 
 // An intrusive timer (reactor/intrusive_timer.h): re-arming it costs no allocation and no lookup,
-// and a connection with a timeout pays for no timer record or callable besides.
+// and a connection with a timeout pays for no timer record or callable besides. Owned by its socket,
+// which the back pointer therefore never outlives.
 struct Socket::IdleTimeout final : reactor::IntrusiveTimer {
   explicit IdleTimeout(Socket& socket) : socket(socket) {}
   // Not armed once the loop is gone (~Loop unlinks every timer): then the loop is not touched.

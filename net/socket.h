@@ -6,10 +6,16 @@
 // 'connect', 'ready', 'data'*, 'end', 'finish', 'timeout', 'drain', 'error', 'close' (last, once).
 //
 // Ownership: sockets are always held by std::shared_ptr (create(), createConnection(), a server's
-// 'connection' event). A socket that is connecting or open holds a reference to itself, so the
-// loop keeps it alive even when the program drops every pointer; the reference is released right
-// after 'close' is emitted. A pointer the program keeps stays valid after 'close' (the socket is
-// then inert: writes fail with ERR_STREAM_DESTROYED).
+// 'connection' event). While its name is looked up, the lookup holds the socket; once a descriptor
+// is watched (connecting or open) the socket holds a reference to itself, so the loop keeps it
+// alive even when the program drops every pointer. destroy() hands that reference to the tick that
+// emits 'close', which releases it after 'close', whether a listener throws or the loop is
+// destroyed before the tick runs. A pointer the program keeps stays valid after 'close' (the socket
+// is then inert: writes fail with ERR_STREAM_DESTROYED).
+// Raw pointers: the socket refers to its loop, which must outlive it or close it first: ~Loop
+// closes a watched socket without events (IoHandler::onLoopClosing), and from then on the socket
+// may only be dropped. An accepted socket refers to its server, which stays alive while it counts
+// the socket (net/server.h); the socket stops being counted, and forgets the server, when destroyed.
 //
 // Errors: bad arguments throw net::Error at the call. Failures later on (connect, read, write)
 // destroy the socket and emit 'error', then 'close(true)'. An 'error' with no listener is thrown
@@ -113,7 +119,12 @@ class Socket : public EventEmitter<Socket, Event<"lookup", void(const Error*, st
 
   // Queues `data` (sending at once what the kernel takes; copying only the rest). Returns false
   // once the queued bytes reach the high-water mark; 'drain' follows when the queue empties.
-  // `callback` runs when the data has been handed to the kernel, or with the error.
+  // `callback` runs exactly once, in write order: with success when the last byte has been handed
+  // to the kernel (on the next tick for a write sent at once, an empty one included), or with the
+  // error that ended the socket (ERR_STREAM_DESTROYED after a plain destroy()) for a write that
+  // never went out. A callback that destroys the socket does not keep the later writes whose bytes
+  // went out in the same system call from hearing success. (A loop destroyed first destroys the
+  // callbacks still owed uncalled, as it does every queued callback.)
   bool write(std::string_view data, WriteCallback callback = {});
   bool write(std::string&& data, WriteCallback callback = {});
   bool write(const char* data, WriteCallback callback = {}) { return write(std::string_view(data), std::move(callback)); }

@@ -9,7 +9,7 @@
 //   4. check      run the immediates queued before this phase began (setImmediate)
 // After every single callback of any phase, the nextTick queue is drained (Node's process.nextTick).
 // run() repeats iterations while the loop is alive: something referenced remains (a watched
-// descriptor, an armed timer, a KeepAlive), or an immediate or a post is pending; unref() takes a
+// descriptor, an armed timer, a KeepAlive, offloaded work), or an immediate or a post is pending; unref() takes a
 // descriptor or a timer out of that count, as in Node.
 //
 // Ownership: the loop owns its poller, its timers and the queued callbacks. It does not own the
@@ -147,7 +147,8 @@ class Loop {
   void unwatch(int fd);
   bool watching(int fd) const;
 
-  // Holds the loop alive for work it cannot see (a request running on another thread).
+  // Holds the loop alive for work it cannot see. It points at its loop: it must be released, on the
+  // loop's thread, before the loop is destroyed (offload() is the safe way to wait for a thread).
   class KeepAlive {
    public:
     KeepAlive() = default;

@@ -29,7 +29,8 @@ namespace reactor {
 
 class TimerQueue;
 
-// Node's Timeout object: returned by setTimeout/setInterval.
+// Node's Timeout object: returned by setTimeout/setInterval. It points at its loop's queue: once the
+// loop is destroyed a handle may only be dropped, not used.
 class Timeout {
  public:
   Timeout() = default;
