@@ -231,6 +231,8 @@ Socket& Socket::connect(const ConnectOptions& options, std::function<void()> con
   std::string host = options.host.empty() ? "localhost" : options.host;
   if (!options.path.empty()) {
     direct = SocketAddress::fromPath(options.path);
+  } else if (options.port == ConnectOptions::kNoPort) {
+    throw Error("ERR_MISSING_ARGS", "The \"options\" or \"port\" or \"path\" argument must be specified");
   } else {
     validatePort(options.port);
     if (options.family != 0 && options.family != 4 && options.family != 6) {
@@ -536,6 +538,11 @@ bool Socket::write(std::string_view data, WriteCallback callback) { return write
 
 bool Socket::write(std::string&& data, WriteCallback callback) { return writeImpl(data, &data, callback); }
 
+bool Socket::write(const char* data, WriteCallback callback) {
+  if (data == nullptr) throw Error("ERR_STREAM_NULL_VALUES", "May not write null values to stream");
+  return writeImpl(data, nullptr, callback);
+}
+
 bool Socket::writeImpl(std::string_view data, std::string* owned, WriteCallback& callback) {
   if (state_ == State::kDestroyed) {
     rejectWrite(destroyedError(), callback);
@@ -680,6 +687,11 @@ void Socket::closeDescriptor() {
 void Socket::destroyWith(std::optional<Error> error) {
   if (state_ == State::kDestroyed) return;
   auto self = shared_from_this();
+  // The writes that never went out hear the error, or, as in Node, why there was none to hear.
+  Error writeError = error                            ? *error
+                     : state_ == State::kConnecting ? Error("ERR_SOCKET_CLOSED_BEFORE_CONNECTION",
+                                                            "Socket closed before the connection was established")
+                                                    : destroyedError();
   closeDescriptor();
   std::vector<WriteCallback> abandoned = writeQueue_.clear();
   // The server counts open connections, as Node's does: it stops counting this one now, and its
@@ -689,8 +701,7 @@ void Socket::destroyWith(std::optional<Error> error) {
   // listener that throws, or a loop destroyed before it runs), the socket is released with it.
   releaseSelf();
   // Node emits 'error' and 'close' on the next tick: listeners added right after destroy() hear them.
-  loop_.nextTick([self, error = std::move(error), abandoned = std::move(abandoned)] {
-    const Error writeError = error ? *error : destroyedError();
+  loop_.nextTick([self, error = std::move(error), writeError = std::move(writeError), abandoned = std::move(abandoned)] {
     FirstException thrown;
     for (const auto& callback : abandoned) thrown.run([&] { callback(&writeError); });
     bool unhandled = false;

@@ -43,11 +43,14 @@
 //  - A host with a NUL byte in it is not found (ENOTFOUND); Node 20 looks up the part before it.
 //  - SocketOptions::fd must be a stream socket; Node also wraps a pipe (here: "Unsupported fd
 //    type: PIPE").
+//  - There is no setEncoding(): 'data' hands out bytes (std::string_view into the read buffer),
+//    which a listener decodes as it needs; Node's decoding into strings is a JavaScript concern.
 //  - There is no NaN or Infinity in setTimeout(std::int64_t) (Node rejects both with
 //    ERR_OUT_OF_RANGE). Timeouts beyond 2^31 - 1 ms are honoured in full, in steps of at most
 //    that; Node truncates them to 2^31 - 1 with a warning.
 #pragma once
 
+#include <climits>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -81,7 +84,8 @@ using LookupFunction = std::function<void(const std::string& host, int family,
                                           std::function<void(const Error*, std::vector<std::string>)> done)>;
 
 struct ConnectOptions {
-  int port = -1;                   // TCP: required, 0..65535
+  static constexpr int kNoPort = INT_MIN;
+  int port = kNoPort;              // TCP: required, 0..65535 (neither a port nor a path: ERR_MISSING_ARGS)
   std::string host = "localhost";  // a name (resolved off the loop thread) or a numeric address
   std::string path;                // unix-domain socket instead of TCP
   std::string localAddress;        // bind before connecting
@@ -127,7 +131,8 @@ class Socket : public EventEmitter<Socket, Event<"lookup", void(const Error*, st
   // callbacks still owed uncalled, as it does every queued callback.)
   bool write(std::string_view data, WriteCallback callback = {});
   bool write(std::string&& data, WriteCallback callback = {});
-  bool write(const char* data, WriteCallback callback = {}) { return write(std::string_view(data), std::move(callback)); }
+  // A null `data` throws ERR_STREAM_NULL_VALUES, as Node's write(null) does.
+  bool write(const char* data, WriteCallback callback = {});
   // Sends FIN once the queued data is out ('finish'); `callback` listens for 'finish'.
   Socket& end(std::function<void()> callback = {});
   Socket& end(std::string_view data, std::function<void()> callback = {});

@@ -168,6 +168,9 @@ std::vector<BadInput> table() {
        [](RowRun& run) { Socket::create(run.loop)->connect(65536, "127.0.0.1"); }},
       {"connect port 70000", How::kThrows, "ERR_SOCKET_BAD_PORT", connect70000.c_str(),
        [](RowRun& run) { createConnection(run.loop, connectOptions(70000)); }},
+      {"connect with neither a port nor a path", How::kThrows, "ERR_MISSING_ARGS",
+       "The \"options\" or \"port\" or \"path\" argument must be specified",
+       [](RowRun& run) { createConnection(run.loop, ConnectOptions{}); }},
       {"listen port -1", How::kThrows, "ERR_SOCKET_BAD_PORT", listenMinus1.c_str(),
        [](RowRun& run) { Server::create(run.loop)->listen(-1, "127.0.0.1"); }},
       {"listen port 65536", How::kThrows, "ERR_SOCKET_BAD_PORT", listen65536.c_str(),
@@ -294,6 +297,20 @@ std::vector<BadInput> table() {
            }));
            run.verify = [errorEvents] { EXPECT_EQ(*errorEvents, 0) << "only the callback hears of it"; };
          });
+       }},
+      {"write(nullptr)", How::kThrows, "ERR_STREAM_NULL_VALUES", "May not write null values to stream",
+       [](RowRun& run) {
+         const char* nothing = nullptr;
+         Socket::create(run.loop)->write(nothing);
+       }},
+      {"write queued while connecting, then destroy()", How::kReported, "ERR_SOCKET_CLOSED_BEFORE_CONNECTION",
+       "Socket closed before the connection was established",
+       [](RowRun& run) {
+         auto socket = createConnection(run.loop, connectOptions(1));
+         socket->write("early", [&run](const Error* error) {
+           if (error != nullptr) run.report(*error);
+         });
+         socket->destroy();
        }},
       {"write on a socket never connected", How::kReported, "ERR_SOCKET_CLOSED", "Socket is closed",
        [](RowRun& run) {
