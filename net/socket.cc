@@ -556,6 +556,7 @@ bool Socket::writeImpl(std::string_view data, std::string* owned, WriteCallback&
     rejectWrite(Error("ERR_SOCKET_CLOSED", "Socket is closed"), callback);
     return false;
   }
+  bytesWritten_ += data.size();  // as Node counts: what write() accepted, queued bytes included
   std::size_t sent = 0;
   if (state_ == State::kOpen && writeQueue_.empty()) {
     // Nothing is queued: hand the data to the kernel now, and copy only what it did not take. An
@@ -568,7 +569,6 @@ bool Socket::writeImpl(std::string_view data, std::string* owned, WriteCallback&
       return false;
     }
     sent = n > 0 ? static_cast<std::size_t>(n) : 0;
-    bytesWritten_ += sent;
     if (sent > 0) touch();
     if (sent == data.size()) {
       if (callback) loop_.nextTick([callback = std::move(callback)] { callback(nullptr); });
@@ -602,7 +602,6 @@ void Socket::flush() {
       return;
     }
     written = static_cast<std::size_t>(n);
-    bytesWritten_ += written;
     touch();
   }
   std::vector<WriteCallback> completed;

@@ -170,6 +170,7 @@ class Socket : public EventEmitter<Socket, Event<"lookup", void(const Error*, st
   int localPort() const;
 
   std::uint64_t bytesRead() const { return bytesRead_; }
+  // What write() and end() accepted, queued bytes included (Node's count), not what the kernel took.
   std::uint64_t bytesWritten() const { return bytesWritten_; }
   std::size_t bufferSize() const { return writeQueue_.bytes(); }
   std::size_t writableLength() const { return writeQueue_.bytes(); }

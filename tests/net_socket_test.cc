@@ -585,6 +585,21 @@ TEST_P(SocketTest, ConnectsFromTheGivenLocalAddressAndPort) {
   EXPECT_TRUE(runToCompletion(loop));
 }
 
+// Node's count (its test-net-bytes-written-large): 10 MB written at once reads 10,000,000 at once,
+// although the kernel has taken only part of it.
+TEST_P(SocketTest, BytesWrittenCountsWhatWriteAcceptedQueuedBytesIncluded) {
+  SocketPairFds fds = tcpFds();
+  auto socket = Socket::create(loop, SocketOptions{.fd = fds.first});
+  EXPECT_FALSE(socket->write(std::string(10'000'000, 'x')));
+  EXPECT_EQ(socket->bytesWritten(), 10'000'000u);
+  EXPECT_GT(socket->writableLength(), 0u);
+  socket->write("");
+  EXPECT_EQ(socket->bytesWritten(), 10'000'000u);
+  socket->destroy();
+  ::close(fds.second);
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
 // Linux refuses TCP_KEEPIDLE above 32767 s (EINVAL), which would leave the system's two hours in
 // force: a longer delay is clamped to the kernel's limit.
 TEST_P(SocketTest, KeepAliveDelayBeyondTheKernelsLimitIsClamped) {
