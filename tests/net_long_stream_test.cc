@@ -125,7 +125,8 @@ TEST(LongStreamTest, QueueThatNeverEmptiesHoldsOnlyWhatIsQueued) {
   }
 
   EXPECT_EQ(reader.received(), kStreamBytes);
-  EXPECT_FALSE(reader.firstMismatch().has_value()) << "the stream differs at byte " << reader.firstMismatch().value_or(0);
+  EXPECT_FALSE(reader.firstMismatch().has_value())
+      << "the stream differs at byte " << reader.firstMismatch().value_or(0);
   EXPECT_EQ(reader.failure(), 0);
   EXPECT_TRUE(finished);
   EXPECT_FALSE(refused) << "write() returned false: the high-water mark was reached";

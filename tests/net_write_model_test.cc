@@ -324,7 +324,10 @@ void ModelRun::finishUp() {
     EXPECT_EQ(peer_.received(), accepted_) << "the FIN came before every accepted byte";
     destroy(false);
   }
-  if (!drive("'close' and every callback", [this] { return closed_ && oldestCallbackOwed() == writes_.size(); })) return;
+  const bool closed = drive("'close' and every callback", [this] {
+    return closed_ && oldestCallbackOwed() == writes_.size();
+  });
+  if (!closed) return;
   const bool ended = drive("the FIN of the destroyed socket", [this] {
     peer_.readAvailable();
     return peer_.ended() || peer_.failure() != 0;

@@ -167,9 +167,9 @@ TEST_P(WriteRegressionTest, CallbacksOfWritesSentTogetherAllRunWhenTheFirstDestr
         socket->destroy();
       }
     });
-    socket->write(seededString(stream, kSmallWrite), [&](const Error* error) { events.push_back(outcome("b", error)); });
-    socket->write(seededString(stream, kSmallWrite), [&](const Error* error) { events.push_back(outcome("c", error)); });
-    socket->write(seededString(stream, kLargeWrite), [&](const Error* error) { events.push_back(outcome("d", error)); });
+    socket->write(seededString(stream, kSmallWrite), [&](const Error* e) { events.push_back(outcome("b", e)); });
+    socket->write(seededString(stream, kSmallWrite), [&](const Error* e) { events.push_back(outcome("c", e)); });
+    socket->write(seededString(stream, kLargeWrite), [&](const Error* e) { events.push_back(outcome("d", e)); });
 
     EXPECT_TRUE(runUntil(loop, [&] { return !events.empty() && events.back() == "close"; }, 2s));
     std::vector<std::string> expected{"a:ok", "b:ok", "c:ok", std::string("d:") + c.expectedCode};
