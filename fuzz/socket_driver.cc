@@ -7,6 +7,7 @@
 
 #include <algorithm>
 #include <array>
+#include <deque>
 #include <memory>
 #include <optional>
 #include <string>
@@ -146,6 +147,8 @@ struct Side {
   int ends = 0;
   int finishes = 0;
   int callbacksOwedBeforeClose = 0;  // of writes made before destroy()
+  std::deque<std::size_t> callbacksInOrder;  // tickets of accepted writes' callbacks not run yet
+  bool writeFailed = false;                  // an accepted write's callback got an error
   std::vector<std::pair<std::string_view, net::ListenerId>> addedListeners;
 };
 
@@ -163,8 +166,9 @@ class Session {
   void resume(int side);
   void addBookkeeping(int side, bool handleErrors);
   void addReactingListener(int side, std::string_view event, std::uint8_t reaction);
-  void react(int side, std::uint8_t reaction, std::string_view event, net::ListenerId self);
-  void write(int side, std::size_t size, bool withCallback);
+  void react(int side, std::uint8_t reaction);
+  void write(int side, std::size_t size, bool withCallback, bool viewed = false,
+             std::optional<std::uint8_t> reaction = std::nullopt);
   void iterate(int times);
   void advance(int ms);
   template <class Run>
@@ -293,14 +297,19 @@ void Session::addReactingListener(int i, std::string_view event, std::uint8_t re
   auto self = std::make_shared<net::ListenerId>(0);
   const net::ListenerId id = socket->on(event, [this, i, event, reaction, self] {
     if (event == "error") sides_[static_cast<std::size_t>(i)].errorHeard = true;
-    react(i, reaction, event, *self);
+    if (reaction % 12 == 11) {  // the listener removes itself
+      if (const auto socket = socketOf(i)) socket->off(event, *self);
+      return;
+    }
+    react(i, reaction);
   });
   *self = id;
   sides_[static_cast<std::size_t>(i)].addedListeners.emplace_back(event, id);
 }
 
-// What an added listener does when its event comes: a call on its own socket, made re-entrantly.
-void Session::react(int i, std::uint8_t reaction, std::string_view event, net::ListenerId self) {
+// What an added listener or a write callback does when called: a call on its own socket, made
+// re-entrantly (reaction % 12 == 11, a listener removing itself, is the listener's own).
+void Session::react(int i, std::uint8_t reaction) {
   const auto socket = socketOf(i);
   if (!socket) return;
   switch (reaction % 12) {
@@ -315,18 +324,19 @@ void Session::react(int i, std::uint8_t reaction, std::string_view event, net::L
     case 8: socket->setTimeout(0); break;
     case 9: sides_[static_cast<std::size_t>(i)].owner.reset(); break;
     case 10: socket->destroySoon(); break;
-    case 11: socket->off(event, self); break;
   }
 }
 
-void Session::write(int i, std::size_t size, bool withCallback) {
+// A write of the next `size` bytes of the side's stream, moved (a string of its own) or viewed (a
+// view into the pattern); its callback, if any, checks that it runs once and in order, then reacts.
+void Session::write(int i, std::size_t size, bool withCallback, bool viewed, std::optional<std::uint8_t> reaction) {
   const auto socket = socketOf(i);
   if (!socket) return;
   Side& side = sides_[static_cast<std::size_t>(i)];
   size = std::min(size, bytesLeft_);
   bytesLeft_ -= size;
   const bool accepted = !socket->destroyed() && !socket->writableEnded();
-  std::string data(streamBytes(i, side.accepted, size));
+  const std::string_view data = streamBytes(i, side.accepted, size);
   if (accepted) side.accepted += size;
   net::WriteCallback callback;
   if (withCallback) {
@@ -334,16 +344,27 @@ void Session::write(int i, std::size_t size, bool withCallback) {
     callbackRan_.push_back(false);
     const bool owedBeforeClose = !socket->destroyed();
     if (owedBeforeClose) ++side.callbacksOwedBeforeClose;
-    callback = [this, &side, ticket, owedBeforeClose](const net::Error*) {
+    // Callbacks of accepted writes come in write order; those of writes refused after end() may
+    // overtake them (the refusal is reported at once, the queue's failures with the destroy).
+    if (accepted) side.callbacksInOrder.push_back(ticket);
+    callback = [this, i, &side, ticket, owedBeforeClose, accepted, reaction](const net::Error* error) {
       FUZZ_CHECK(!callbackRan_[ticket]);
       callbackRan_[ticket] = true;
       if (owedBeforeClose) {
         FUZZ_CHECK(!side.closed);
         --side.callbacksOwedBeforeClose;
       }
+      if (accepted) {
+        FUZZ_CHECK(!side.callbacksInOrder.empty() && side.callbacksInOrder.front() == ticket);
+        side.callbacksInOrder.pop_front();
+        FUZZ_CHECK(error != nullptr || !side.writeFailed);  // no success after a failure
+        if (error != nullptr) side.writeFailed = true;
+      }
+      if (reaction) react(i, *reaction);
     };
   }
-  const bool belowHighWaterMark = socket->write(std::move(data), std::move(callback));
+  const bool belowHighWaterMark = viewed ? socket->write(data, std::move(callback))
+                                         : socket->write(std::string(data), std::move(callback));
   if (accepted && !belowHighWaterMark && !socket->destroyed()) side.awaitingDrain = true;
 }
 
@@ -381,6 +402,9 @@ void Session::advance(int ms) {
 }
 
 // One call: low nibble what, bit 4 which end, bits 5-7 a small parameter; some take a byte more.
+// A write takes its size (0 to 191 bytes, or up to kMaxWriteSize in 64 steps); its parameter's
+// bit 0 asks for a callback, bit 1 for a callback that reacts (one byte more: what it does, as a
+// listener's reaction), bit 2 for a viewed rather than a moved string.
 void Session::call(std::uint8_t code, ByteReader& input) {
   const int i = (code >> 4) & 1;
   const int parameter = code >> 5;
@@ -388,7 +412,10 @@ void Session::call(std::uint8_t code, ByteReader& input) {
   switch (code & 0x0f) {
     case 0: {
       const std::uint8_t size = input.byte();
-      write(i, size < 192 ? size : std::size_t{size - 191u} * kMaxWriteSize / 64, parameter & 1);
+      const bool reacting = parameter & 2;
+      const std::optional<std::uint8_t> reaction = reacting ? std::optional(input.byte()) : std::nullopt;
+      write(i, size < 192 ? size : std::size_t{size - 191u} * kMaxWriteSize / 64, (parameter & 1) || reacting,
+            parameter & 4, reaction);
       break;
     }
     case 1: if (socket) socket->end(); break;

@@ -2,8 +2,9 @@
 // or TCP loopback) on one reactor::Loop receive a sequence of writes, ends, destroys, pauses,
 // resumes, timeouts, re-entrant listeners added and removed, dropped pointers and bounded loop
 // runs. Checks that bytes arrive in order as a prefix of what was written, that 'close' comes once
-// and last, that every write callback runs once, that the loop stops, and that no socket object
-// or descriptor outlives the input. fuzz/socket_driver.h describes the input and every invariant.
+// and last, that every write callback runs once and in write order, that the loop stops, and that
+// no socket object or descriptor outlives the input. fuzz/socket_driver.h describes the input and
+// every invariant.
 #include <cstddef>
 #include <cstdint>
 
