@@ -359,8 +359,7 @@ void Socket::attemptNext() {
     // is never emitted inside connect(), before the caller could add listeners.
     fd_ = fd;
     loop_.watch(fd_, *this);
-    loop_.setReferenced(fd_, referenced_);
-    loop_.setInterest(fd_, reactor::kWantWrite);
+    updateInterest();
     if (connector.next < connector.addresses.size() && connector.options.autoSelectFamily) {
       connector.attemptTimer = loop_.setTimeout(
           [this, address] { connectAttemptFailed(connectError(ETIMEDOUT, address)); },
@@ -406,10 +405,7 @@ void Socket::finishConnect() {
 void Socket::becomeOpen() {
   state_ = State::kOpen;
   holdSelf();
-  if (!loop_.watching(fd_)) {
-    loop_.watch(fd_, *this);
-    loop_.setReferenced(fd_, referenced_);
-  }
+  if (!loop_.watching(fd_)) loop_.watch(fd_, *this);
   // A new connection has the kernel's defaults (both off): only what was asked for costs a call.
   if (noDelay_) applyNoDelay();
   if (keepAlive_) applyKeepAlive();
@@ -471,6 +467,10 @@ void Socket::updateInterest() {
     if (!writeQueue_.empty()) interest |= reactor::kWantWrite;
   }
   loop_.setInterest(fd_, interest);
+  // Node's liveness: a socket keeps the loop running only while it is active (connecting, reading
+  // or writing), and referenced. A paused socket with nothing to send, or one holding unread data
+  // nobody listens for, lets the program end.
+  loop_.setReferenced(fd_, referenced_ && interest != reactor::kNoInterest);
 }
 
 void Socket::readOnce() {
@@ -791,13 +791,13 @@ Socket& Socket::setKeepAlive(bool enable, int initialDelayMs) {
 
 Socket& Socket::ref() {
   referenced_ = true;
-  if (fd_ >= 0 && loop_.watching(fd_)) loop_.setReferenced(fd_, true);
+  updateInterest();
   return *this;
 }
 
 Socket& Socket::unref() {
   referenced_ = false;
-  if (fd_ >= 0 && loop_.watching(fd_)) loop_.setReferenced(fd_, false);
+  updateInterest();
   return *this;
 }
 

@@ -157,7 +157,9 @@ class Socket : public EventEmitter<Socket, Event<"lookup", void(const Error*, st
   Socket& setNoDelay(bool noDelay = true);
   Socket& setKeepAlive(bool enable = false, int initialDelayMs = 0);
 
-  // A socket that is not referenced does not keep the loop alive.
+  // Liveness, as Node's: a socket keeps its loop running only while it is active (connecting,
+  // reading, or with a write queued) and referenced. A paused socket with nothing to send, or one
+  // holding a read nobody listens for yet, does not; unref() takes an active one out too.
   Socket& ref();
   Socket& unref();
 

@@ -730,6 +730,55 @@ TEST_P(SocketTest, UnrefedSocketDoesNotKeepTheLoopAlive) {
   EXPECT_TRUE(runToCompletion(loop));
 }
 
+// Node's liveness rule: an open socket keeps the program running only while it is active
+// (connecting, reading or writing). Each case below is one where Node 20 exits.
+TEST_P(SocketTest, APausedSocketWithNothingToSendLetsTheLoopEnd) {
+  SocketPairFds fds = tcpFds();
+  auto socket = Socket::create(loop, SocketOptions{.fd = fds.first});
+  socket->pause();
+  EXPECT_TRUE(runToCompletion(loop, std::chrono::seconds(2)));
+  EXPECT_FALSE(socket->destroyed());
+  socket->resume();
+  EXPECT_FALSE(runToCompletion(loop, std::chrono::milliseconds(50))) << "reading again keeps it going";
+  socket->destroy();
+  ::close(fds.second);
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, UnreadDataAndAnEndNobodyListensForLetTheLoopEnd) {
+  SocketPairFds fds = tcpFds();
+  ASSERT_EQ(::send(fds.second, "hello", 5, 0), 5);
+  ::shutdown(fds.second, SHUT_WR);
+  auto socket = Socket::create(loop, SocketOptions{.fd = fds.first, .allowHalfOpen = true});
+  EXPECT_TRUE(runToCompletion(loop, std::chrono::seconds(2)));
+  EXPECT_FALSE(socket->readableEnded());
+  // Nothing was lost meanwhile: a listener added now gets the data, then the end.
+  std::string received;
+  bool ended = false;
+  socket->on("data", [&](std::string_view data) { received.append(data); });
+  socket->on("end", [&] { ended = true; });
+  ASSERT_TRUE(runUntil(loop, [&] { return ended; }));
+  EXPECT_EQ(received, "hello");
+  socket->destroy();
+  ::close(fds.second);
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
+TEST_P(SocketTest, AnAcceptedSocketWithUnreadDataInAnUnrefedServerLetsTheLoopEnd) {
+  std::shared_ptr<Socket> accepted;
+  auto server = Server::create(loop, {}, [&](std::shared_ptr<Socket> socket) { accepted = socket; });
+  listenOnLoopback(*server);
+  server->unref();
+  Fd client = connectBlocking(server->address().port);
+  ASSERT_EQ(::send(client.get(), "unread", 6, 0), 6);
+  ASSERT_TRUE(runUntil(loop, [&] { return accepted != nullptr; }));
+  EXPECT_TRUE(runToCompletion(loop, std::chrono::seconds(2)));
+  EXPECT_FALSE(accepted->destroyed());
+  accepted->destroy();
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
 INSTANTIATE_TEST_SUITE_P(Backends, SocketTest, ::testing::ValuesIn(testBackends()), backendTestName);
 
 }  // namespace
