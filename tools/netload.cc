@@ -11,11 +11,14 @@
 // straight from the view the library lends. The command line and the output (one final line,
 // JSON with --json) follow a fixed contract that scripts parse; --help prints it.
 //
-// Exit status: 0 after a run, 1 when the run could not be done (nothing to connect to), 2 on a
-// bad argument.
+// Exit status: 0 after a run that did work without errors; 1 when the run could not be done
+// (nothing to connect to, --mode stream against a server that echoes), when errors occurred, or
+// when the window saw no work (the result line is printed in those two cases, and the reason goes
+// to stderr); 2 on a bad argument.
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "reactor/loop.h"
@@ -56,6 +59,11 @@ int main(int argc, char** argv) {
     const netload::Result result = run.run();
     const std::string line = options.json ? netload::formatJson(result) : netload::formatKeyValues(result);
     std::printf("%s\n", line.c_str());
+    if (const std::optional<std::string> failure = netload::failureOf(result)) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "netload: the run failed: %s\n", failure->c_str());
+      return 1;
+    }
   } catch (const netload::RunFailure& failure) {
     std::fprintf(stderr, "netload: %s\n", failure.what());
     return 1;

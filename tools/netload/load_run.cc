@@ -51,7 +51,8 @@ Result LoadRun::run() {
       },
       milliseconds(options_.warmupS + options_.durationS) + kDeadlineSlackMs);
   deadline_.unref();
-  if (isatty(STDERR_FILENO) && !options_.quiet) {
+  progressOnTerminal_ = isatty(STDERR_FILENO) != 0;
+  if ((progressOnTerminal_ && !options_.quiet) || options_.progress) {
     lastProgress_ = snapshot();
     progressTimer_ = loop_.setInterval([this] { showProgress(); }, kProgressIntervalMs);
     progressTimer_.unref();
@@ -235,10 +236,13 @@ void LoadRun::showProgress() {
   if (options_.mode == Mode::kCps) messages = static_cast<double>(now.connects - lastProgress_.connects);
   std::string open;
   if (options_.mode != Mode::kCps && workload_) open = std::to_string(workload_->openConnections()) + " open, ";
-  std::fprintf(stderr, "\rnetload %s, %s: %.0f %s/s, %.1f MiB/s, %s%llu errors\033[K", modeName(options_.mode).data(),
-               phaseName().data(), messages / seconds, options_.mode == Mode::kCps ? "conn" : "msg",
-               bytes / (1 << 20) / seconds, open.c_str(), static_cast<unsigned long long>(meter_.errors));
-  progressShown_ = true;
+  // On a terminal the line is redrawn in place; elsewhere (--progress in a CI log) one line each.
+  std::fprintf(stderr, "%snetload %s, %s: %.0f %s/s, %.1f MiB/s, %s%llu errors%s", progressOnTerminal_ ? "\r" : "",
+               modeName(options_.mode).data(), phaseName().data(), messages / seconds,
+               options_.mode == Mode::kCps ? "conn" : "msg", bytes / (1 << 20) / seconds, open.c_str(),
+               static_cast<unsigned long long>(meter_.errors), progressOnTerminal_ ? "\033[K" : "\n");
+  if (!progressOnTerminal_) std::fflush(stderr);
+  progressShown_ = progressOnTerminal_;
   lastProgress_ = now;
 }
 

@@ -85,6 +85,7 @@ class LoadRun final : private RunControl {
   std::optional<Snapshot> windowEnd_;
   Snapshot lastProgress_;
   bool progressShown_ = false;
+  bool progressOnTerminal_ = false;  // stderr is a terminal: the line is redrawn in place
   bool errorShown_ = false;
   std::optional<std::string> failure_;
   // idle with --server-pid: the server before the first connection, and once all are open.

@@ -29,6 +29,7 @@ struct Options {
   std::optional<int> serverPid;
   bool json = false;
   bool quiet = false;
+  bool progress = false;  // --progress: the progress line even when stderr is not a terminal
 };
 
 // Parses argv. --help prints the usage on stdout and exits 0; a bad argument prints a message on

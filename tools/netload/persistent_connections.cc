@@ -83,6 +83,14 @@ void PersistentConnections::attachTraffic(Connection& connection) {
       socket->on("drain", [this, record] {
         if (!stopped_) pump(*record);
       });
+      // stream never reads what comes back: a server that echoes fills both directions' buffers
+      // and then stalls, and the window would measure nothing. Say so at the first byte instead.
+      socket->on("data", [this](std::string_view) {
+        if (stopped_) return;
+        control_.abort(
+            "--mode stream: the server sent data back; stream measures one-way throughput and needs a server "
+            "that discards what it receives (echo-server --mode discard)");
+      });
       break;
     case Mode::kIdle:
     case Mode::kCps:

@@ -75,6 +75,24 @@ std::string formatJson(const Result& result) {
   return line + "}";
 }
 
+std::optional<std::string> failureOf(const Result& result) {
+  if (result.errors > 0) {
+    return std::to_string(result.errors) + (result.errors == 1 ? " error" : " errors") +
+           " in the run (connections refused, reset or closed by the server; the first is shown above)";
+  }
+  const bool noWork = result.mode == "rr" ? result.messages.value_or(0) == 0
+                      : result.mode == "cps" || result.mode == "idle" ? result.connects == 0
+                                                                      : result.bytes.value_or(0) == 0;
+  if (noWork) {
+    return "no work was done in the " + decimal(result.durationS, 3) + " s window (" +
+           (result.mode == "idle" ? std::string("no connection was open")
+            : result.mode == "cps" ? std::string("no connection completed")
+                                   : std::string("nothing came back from the server")) +
+           ")";
+  }
+  return std::nullopt;
+}
+
 std::string formatKeyValues(const Result& result) {
   std::string line;
   forEachField(result, [&](const Field& field) {
