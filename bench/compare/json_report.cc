@@ -101,6 +101,13 @@ void writeCell(std::ostream& out, const Run& run, const Cell& cell, const std::v
       out << ": ";
       writeNumber(out, run.results.median(cell.id, server.name, cell.metrics[m]));
     }
+    out << "}, \"spreads\": {";
+    for (std::size_t m = 0; m < cell.metrics.size(); ++m) {
+      out << (m > 0 ? ", " : "");
+      writeJsonString(out, describe(cell.metrics[m]).jsonName);
+      out << ": ";
+      writeNumber(out, run.results.spread(cell.id, server.name, cell.metrics[m]));
+    }
     out << "},\n         \"rounds\": [";
     const std::vector<Sample>& samples = run.results.samples(cell.id, server.name);
     for (std::size_t r = 0; r < samples.size(); ++r) {

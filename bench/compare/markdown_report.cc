@@ -17,8 +17,9 @@ void writeHeader(std::ostream& out, const Run& run) {
   out << "# Our echo-server side by side with its peers\n\n"
       << s.rounds << (s.rounds == 1 ? " round" : " rounds") << "; each measurement " << formatArgument(s.warmupSeconds)
       << " s of warm-up, then " << formatArgument(s.durationSeconds) << " s measured (idle: connections held "
-      << formatArgument(s.idleHoldSeconds) << " s); every value is the median over the rounds. " << run.pinning
-      << ".\n\n"
+      << formatArgument(s.idleHoldSeconds) << " s); every value is the median over the rounds, and ±N% beside it the "
+      << "spread: how far the farthest round lies from that median. Two servers whose values lie within each "
+      << "other's spread are not told apart by this run. " << run.pinning << ".\n\n"
       << "The `vs` columns are ours against each peer, above 1 when ours is ahead: ours / peer for throughput, "
          "peer / ours for latency, CPU and memory. The first row of a cell is the metric it is judged by.\n\n";
 }
@@ -40,7 +41,10 @@ void writeCellTable(std::ostream& out, const Run& run) {
     for (std::size_t m = 0; m < cell.metrics.size(); ++m) {
       const Metric metric = cell.metrics[m];
       out << "| " << (m == 0 ? cell.title : "") << " | " << describe(metric).label << " |";
-      for (const Server& server : run.peers) out << " " << formatValue(run.results.median(cell.id, server.name, metric)) << " |";
+      for (const Server& server : run.peers) {
+        out << " " << formatValue(run.results.median(cell.id, server.name, metric))
+            << formatSpread(run.results.spread(cell.id, server.name, metric)) << " |";
+      }
       if (withRatios) {
         const auto ours = run.results.median(cell.id, "ours", metric);
         for (const Server& server : run.peers) {
@@ -61,7 +65,9 @@ void writeWheelTable(std::ostream& out, const Run& run) {
   for (const Metric metric : wheel->metrics) {
     const auto without = run.results.median(wheel->id, "ours", metric);
     const auto with = run.results.median(wheel->id, run.oursWithTimeout.name, metric);
-    out << "| " << describe(metric).label << " | " << formatValue(without) << " | " << formatValue(with) << " | "
+    out << "| " << describe(metric).label << " | " << formatValue(without)
+        << formatSpread(run.results.spread(wheel->id, "ours", metric)) << " | " << formatValue(with)
+        << formatSpread(run.results.spread(wheel->id, run.oursWithTimeout.name, metric)) << " | "
         << formatRatio(advantage(metric, with, without)) << " |\n";
   }
 }

@@ -1,6 +1,7 @@
 #include "bench/compare/results.h"
 
 #include <algorithm>
+#include <cmath>
 
 namespace compare {
 
@@ -14,12 +15,26 @@ const std::vector<Sample>& Results::samples(const std::string& cellId, const std
   return found == samples_.end() ? kNone : found->second;
 }
 
-std::optional<double> Results::median(const std::string& cellId, const std::string& server, Metric metric) const {
+std::vector<double> Results::values(const std::string& cellId, const std::string& server, Metric metric) const {
   std::vector<double> values;
   for (const Sample& sample : samples(cellId, server)) {
     if (!sample.ok) continue;
     if (const auto value = metricValue(metric, sample.fields)) values.push_back(*value);
   }
+  return values;
+}
+
+std::optional<double> Results::spread(const std::string& cellId, const std::string& server, Metric metric) const {
+  const std::vector<double> values = this->values(cellId, server, metric);
+  const std::optional<double> middle = median(cellId, server, metric);
+  if (values.size() < 2 || !middle || *middle == 0) return std::nullopt;
+  double farthest = 0;
+  for (const double value : values) farthest = std::max(farthest, std::fabs(value - *middle));
+  return farthest / std::fabs(*middle);
+}
+
+std::optional<double> Results::median(const std::string& cellId, const std::string& server, Metric metric) const {
+  std::vector<double> values = this->values(cellId, server, metric);
   if (values.empty()) return std::nullopt;
   std::sort(values.begin(), values.end());
   const std::size_t middle = values.size() / 2;

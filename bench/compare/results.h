@@ -33,8 +33,13 @@ class Results {
   const std::vector<Sample>& samples(const std::string& cellId, const std::string& server) const;
   // The median of `metric` over the successful samples; nullopt when there are none.
   std::optional<double> median(const std::string& cellId, const std::string& server, Metric metric) const;
+  // How far the successful samples stray from that median: the farthest one's distance from it, as
+  // a fraction of it (0.04: every round within 4 %). nullopt with fewer than two samples.
+  std::optional<double> spread(const std::string& cellId, const std::string& server, Metric metric) const;
 
  private:
+  std::vector<double> values(const std::string& cellId, const std::string& server, Metric metric) const;
+
   std::map<std::pair<std::string, std::string>, std::vector<Sample>> samples_;
 };
 
