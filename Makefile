@@ -226,10 +226,11 @@ test: $(TEST_BIN) $(TOOL_BIN) $(COMPARE_BIN) $(PEERS_DIR)/raw_epoll_echo
 
 # Installs into a temporary PREFIX and builds consumers of it: pkg-config, CMake, shared objects
 # (tests/install_test.sh). Sanitized builds skip it: their libraries need the sanitizer runtime.
-install-test: $(LIBS) $(SHLIBS) $(INSTALLED_TOOL_BIN)
 ifeq ($(SAN),)
-	tests/install_test.sh
+install-test: $(LIBS) $(SHLIBS) $(INSTALLED_TOOL_BIN)
+	BUILD=$(BUILD) CXX="$(CXX)" tests/install_test.sh
 else
+install-test:
 	@echo "install-test: skipped under SAN=$(SAN) (run it in the normal build)"
 endif
 
@@ -315,7 +316,7 @@ FORMAT_DIRS ?= tools bench
 CLANG_FORMAT ?= clang-format
 CLANG_TIDY ?= clang-tidy
 LINT_DEBIAN_PACKAGES := clang-format clang-tidy
-format_files = $(shell find $(1) -type f \( -name '*.cc' -o -name '*.h' -o -name '*.c' \) | sort)
+format_files = $(if $(strip $(1)),$(shell find $(1) -type f \( -name '*.cc' -o -name '*.h' -o -name '*.c' \) | sort))
 # TIDY_DIRS: the folders whose findings fail `make tidy`. TIDY_REPORT_DIRS are checked too, and
 # their findings only listed (in $(BUILD)/tidy-report.txt), for folders not yet cleaned.
 # (bench/peers/asio_echo.cc is left out: it needs Asio, which only bench-deps installs.)

@@ -17,6 +17,7 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -43,7 +44,8 @@ struct Options {
 void usage(std::FILE* out) {
   std::fputs(
       "usage: echo-server [options]\n"
-      "  -H, --host HOST             address to listen on (default 127.0.0.1; :: or 0.0.0.0 for all)\n"
+      "  -H, --host HOST             address to listen on (default 127.0.0.1; :: or 0.0.0.0 for "
+      "all)\n"
       "  -p, --port N                TCP port, 0 to 65535 (default 0: pick a free one)\n"
       "  -U, --path PATH             listen on a unix-domain socket instead\n"
       "  -m, --mode echo|discard     send every byte back (default), or drop it\n"
@@ -56,7 +58,8 @@ void usage(std::FILE* out) {
       "  -V, --version               the version\n"
       "Options take their value as --port 9000, --port=9000 or -p 9000.\n"
       "Accepted TCP connections use TCP_NODELAY (no Nagle delay), as the benchmark peers do.\n"
-      "The first line on stdout is 'listening on HOST:PORT' (or the path). Each refused connection\n"
+      "The first line on stdout is 'listening on HOST:PORT' (or the path). Each refused "
+      "connection\n"
       "is logged on stderr: 'echo-server: drop ADDRESS:PORT (REASON)'.\n"
       "Exit status: 0 after SIGINT or SIGTERM, 1 when the server failed, 2 for bad arguments.\n",
       out);
@@ -70,20 +73,24 @@ void usage(std::FILE* out) {
 std::uint64_t numberArgument(const char* flag, const char* value, std::uint64_t max) {
   const std::optional<std::uint64_t> number = tools::wholeNumber(value, 0, max);
   if (!number) {
-    badArgument(std::string(flag) + " needs a whole number from 0 to " + std::to_string(max) + ", got '" + value +
-                "'");
+    badArgument(std::string(flag) + " needs a whole number from 0 to " + std::to_string(max) +
+                ", got '" + value + "'");
   }
   return *number;
 }
 
 Options parse(int argc, char** argv) {
-  static const option kLongOptions[] = {
-      {"host", required_argument, nullptr, 'H'},         {"port", required_argument, nullptr, 'p'},
-      {"path", required_argument, nullptr, 'U'},         {"mode", required_argument, nullptr, 'm'},
-      {"idle-timeout", required_argument, nullptr, 't'}, {"allow-half-open", no_argument, nullptr, 'A'},
-      {"max-connections", required_argument, nullptr, 'c'}, {"backend", required_argument, nullptr, 'b'},
-      {"help", no_argument, nullptr, 'h'},               {"version", no_argument, nullptr, 'V'},
-      {nullptr, 0, nullptr, 0}};
+  static const option kLongOptions[] = {{"host", required_argument, nullptr, 'H'},
+                                        {"port", required_argument, nullptr, 'p'},
+                                        {"path", required_argument, nullptr, 'U'},
+                                        {"mode", required_argument, nullptr, 'm'},
+                                        {"idle-timeout", required_argument, nullptr, 't'},
+                                        {"allow-half-open", no_argument, nullptr, 'A'},
+                                        {"max-connections", required_argument, nullptr, 'c'},
+                                        {"backend", required_argument, nullptr, 'b'},
+                                        {"help", no_argument, nullptr, 'h'},
+                                        {"version", no_argument, nullptr, 'V'},
+                                        {nullptr, 0, nullptr, 0}};
   Options options;
   opterr = 0;
   for (int c; (c = getopt_long(argc, argv, ":H:p:U:m:t:Ac:b:hV", kLongOptions, nullptr)) != -1;) {
@@ -116,14 +123,17 @@ Options parse(int argc, char** argv) {
         break;
       case 't':
         // The loop's longest timer is 2^31 - 1 ms.
-        options.idleTimeoutMs = static_cast<std::int64_t>(numberArgument("--idle-timeout", optarg, INT32_MAX));
+        options.idleTimeoutMs =
+            static_cast<std::int64_t>(numberArgument("--idle-timeout", optarg, INT32_MAX));
         break;
       case 'c':
-        options.maxConnections = static_cast<int>(numberArgument("--max-connections", optarg, INT32_MAX));
+        options.maxConnections =
+            static_cast<int>(numberArgument("--max-connections", optarg, INT32_MAX));
         break;
       case 'b':
         if (std::strcmp(optarg, reactor::Loop::forThisThread().backendName()) != 0) {
-          badArgument(std::string("backend '") + optarg + "' is not built in here (this build has " +
+          badArgument(std::string("backend '") + optarg +
+                      "' is not built in here (this build has " +
                       reactor::Loop::forThisThread().backendName() + ")");
         }
         break;
@@ -135,9 +145,7 @@ Options parse(int argc, char** argv) {
   return options;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int serve(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   Options options = parse(argc, argv);
   reactor::Loop& loop = reactor::Loop::forThisThread();
@@ -145,7 +153,7 @@ int main(int argc, char** argv) {
   net::ServerOptions serverOptions;
   serverOptions.allowHalfOpen = options.allowHalfOpen;
   serverOptions.noDelay = true;
-  auto server = net::createServer(serverOptions, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::createServer(serverOptions, [&](const std::shared_ptr<net::Socket>& socket) {
     // Listeners take the socket as an argument rather than capture it: a listener that captures
     // nothing adds nothing to its node, and a connection costs that much less (net/README.md).
     socket->on("error", [](const net::Error&) {});  // a reset peer is routine for a server
@@ -167,8 +175,8 @@ int main(int argc, char** argv) {
   if (options.maxConnections >= 0) server->setMaxConnections(options.maxConnections);
   // Connections the server refuses (maxConnections, or shed for want of descriptors) are logged.
   server->on("drop", [](const net::DropInfo& drop) {
-    std::fprintf(stderr, "echo-server: drop %s:%d (%s)\n", drop.remoteAddress.c_str(), drop.remotePort,
-                 drop.reason.c_str());
+    std::fprintf(stderr, "echo-server: drop %s:%d (%s)\n", drop.remoteAddress.c_str(),
+                 drop.remotePort, drop.reason.c_str());
   });
   server->on("error", [](const net::Error& error) {
     std::fprintf(stderr, "echo-server: %s\n", error.what());
@@ -208,4 +216,15 @@ int main(int argc, char** argv) {
   }
   loop.run();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return serve(argc, argv);
+  } catch (const std::exception& error) {  // out of memory, or a bug: say so rather than abort
+    std::fprintf(stderr, "echo-server: %s\n", error.what());
+    return 1;
+  }
 }

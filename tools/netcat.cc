@@ -3,10 +3,9 @@
 // the peer and the peer to stdout. The flags keep nc's meanings:
 //   -l         listen instead of connecting (one connection; -k for one after another)
 //   -p PORT    with -l the port to listen on (as Debian's nc takes it); else the source port
-//   -N         shut down our side (send FIN) when stdin ends; without it stdin's end changes nothing
-//   -U         unix-domain socket
-//   -v         say on stderr when a connection is made or received
-//   -w SECS    give up on a connection not made, or idle, after SECS seconds (not with -l)
+//   -N         shut down our side (send FIN) when stdin ends; without it stdin's end changes
+//   nothing -U         unix-domain socket -v         say on stderr when a connection is made or
+//   received -w SECS    give up on a connection not made, or idle, after SECS seconds (not with -l)
 //   -k         with -l, accept another connection when one ends, instead of exiting
 //   -z         connect and close at once, sending nothing: exit 0 if something listens
 // The peer ending its side does not end ours: stdin still goes to it until stdin ends (then our
@@ -47,7 +46,8 @@
 
 namespace {
 
-constexpr std::uint64_t kMaxWaitSeconds = INT32_MAX / 1000;  // the loop's longest timer is 2^31 - 1 ms
+constexpr std::uint64_t kMaxWaitSeconds =
+    INT32_MAX / 1000;  // the loop's longest timer is 2^31 - 1 ms
 
 void usage(std::FILE* out) {
   std::fputs(
@@ -146,8 +146,8 @@ Arguments parse(int argc, char** argv) {
       case 'w': {
         const std::optional<std::uint64_t> seconds = tools::wholeNumber(optarg, 1, kMaxWaitSeconds);
         if (!seconds) {
-          usageError("-w needs a whole number of seconds from 1 to " + std::to_string(kMaxWaitSeconds) + ", got '" +
-                     optarg + "'");
+          usageError("-w needs a whole number of seconds from 1 to " +
+                     std::to_string(kMaxWaitSeconds) + ", got '" + optarg + "'");
         }
         arguments.waitMs = static_cast<std::int64_t>(*seconds) * 1000;
         break;
@@ -170,11 +170,13 @@ Arguments parse(int argc, char** argv) {
   if (arguments.listen) {
     // nc -l [HOST] PORT, or Debian's nc -l -p PORT [HOST].
     if (portOption) {
-      if (positional.size() > 1) usageError("-l -p PORT takes at most a HOST, got '" + positional.back() + "'");
+      if (positional.size() > 1)
+        usageError("-l -p PORT takes at most a HOST, got '" + positional.back() + "'");
       positional.push_back(*portOption);
     }
     if (positional.size() == 1) positional.insert(positional.begin(), "127.0.0.1");
-    if (positional.size() != 2) usageError(positional.empty() ? "-l needs a PORT" : "-l takes [HOST] PORT");
+    if (positional.size() != 2)
+      usageError(positional.empty() ? "-l needs a PORT" : "-l takes [HOST] PORT");
   } else {
     if (portOption) arguments.sourcePort = parsePort("-p", *portOption);
     if (positional.size() != 2) usageError("expected HOST PORT");
@@ -224,7 +226,8 @@ class Session {
     current_ = socket;
     net::Socket* raw = socket.get();
     socket->on("data", [](std::string_view data) {
-      if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() || std::fflush(stdout) != 0) {
+      if (std::fwrite(data.data(), 1, data.size(), stdout) != data.size() ||
+          std::fflush(stdout) != 0) {
         std::fprintf(stderr, "netcat: writing to stdout: %s\n", std::strerror(errno));
         finish(1);
       }
@@ -274,7 +277,9 @@ class Session {
         loop_.post([this] { stdinEnded(); });
         return;
       }
-      loop_.post([this, chunk = std::string(buffer, static_cast<std::size_t>(n))]() mutable { take(std::move(chunk)); });
+      loop_.post([this, chunk = std::string(buffer, static_cast<std::size_t>(n))]() mutable {
+        take(std::move(chunk));
+      });
       handoff_.wait();
     }
   }
@@ -309,7 +314,8 @@ class Session {
 };
 
 std::string target(const Arguments& arguments) {
-  return arguments.path.empty() ? arguments.host + " " + std::to_string(arguments.port) : arguments.path;
+  return arguments.path.empty() ? arguments.host + " " + std::to_string(arguments.port)
+                                : arguments.path;
 }
 
 }  // namespace
@@ -327,11 +333,13 @@ int main(int argc, char** argv) {
       auto server = net::createServer(options);
       // -k: one connection at a time; one arriving meanwhile is refused.
       if (arguments.keepListening) server->setMaxConnections(1);
-      server->on("connection", [&, raw = server.get()](std::shared_ptr<net::Socket> socket) {
+      server->on("connection", [&, raw = server.get()](const std::shared_ptr<net::Socket>& socket) {
         if (!arguments.keepListening) raw->close();  // one connection, as nc -l
         if (arguments.verbose) {
-          std::fprintf(stderr, "Connection received on %s\n",
-                       describe({socket->remoteAddress(), socket->remoteFamily(), socket->remotePort()}).c_str());
+          std::fprintf(
+              stderr, "Connection received on %s\n",
+              describe({socket->remoteAddress(), socket->remoteFamily(), socket->remotePort()})
+                  .c_str());
         }
         session.attach(socket);
         session.connected();
@@ -340,7 +348,9 @@ int main(int argc, char** argv) {
         std::fprintf(stderr, "netcat: %s\n", error.what());
         finish(1);
       });
-      auto announce = [raw = server.get()] { std::fprintf(stderr, "listening on %s\n", describe(raw->address()).c_str()); };
+      auto announce = [raw = server.get()] {
+        std::fprintf(stderr, "listening on %s\n", describe(raw->address()).c_str());
+      };
       if (arguments.path.empty()) {
         server->listen(arguments.port, arguments.host, announce);
       } else {
@@ -362,7 +372,8 @@ int main(int argc, char** argv) {
       if (arguments.waitMs > 0) {
         socket->setTimeout(arguments.waitMs, [raw, &arguments, &connected] {
           if (!connected) {
-            std::fprintf(stderr, "netcat: connect to %s: timed out after %lld s\n", target(arguments).c_str(),
+            std::fprintf(stderr, "netcat: connect to %s: timed out after %lld s\n",
+                         target(arguments).c_str(),
                          static_cast<long long>(arguments.waitMs / 1000));
             finish(1);
           }

@@ -32,7 +32,8 @@ namespace {
 // signal pipe, files read under /proc.
 constexpr rlim_t kSpareDescriptors = 64;
 
-// Raises the soft descriptor limit when the connections need more; false if the hard limit is lower.
+// Raises the soft descriptor limit when the connections need more; false if the hard limit is
+// lower.
 bool reserveDescriptors(std::size_t connections) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return true;
@@ -50,14 +51,17 @@ int main(int argc, char** argv) {
   const std::size_t connections =
       options.mode == netload::Mode::kCps ? options.concurrency : options.connections;
   if (!reserveDescriptors(connections)) {
-    std::fprintf(stderr, "netload: %zu connections need more descriptors than the hard limit allows (ulimit -Hn)\n",
-                 connections);
+    std::fprintf(
+        stderr,
+        "netload: %zu connections need more descriptors than the hard limit allows (ulimit -Hn)\n",
+        connections);
     return 1;
   }
   try {
     netload::LoadRun run(reactor::Loop::forThisThread(), options);
     const netload::Result result = run.run();
-    const std::string line = options.json ? netload::formatJson(result) : netload::formatKeyValues(result);
+    const std::string line =
+        options.json ? netload::formatJson(result) : netload::formatKeyValues(result);
     std::printf("%s\n", line.c_str());
     if (const std::optional<std::string> failure = netload::failureOf(result)) {
       std::fflush(stdout);

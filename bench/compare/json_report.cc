@@ -35,7 +35,8 @@ void writeSettings(std::ostream& out, const Run& run) {
   writeNumber(out, s.warmupSeconds);
   out << ", \"idle_hold_s\": ";
   writeNumber(out, s.idleHoldSeconds);
-  out << ", \"server_cpu\": " << s.serverCpu << ", \"load_cpu\": " << s.loadCpu << ", \"pinning\": ";
+  out << ", \"server_cpu\": " << s.serverCpu << ", \"load_cpu\": " << s.loadCpu
+      << ", \"pinning\": ";
   writeJsonString(out, run.pinning);
   out << ", \"netload\": ";
   writeJsonString(out, s.netload);
@@ -77,7 +78,8 @@ void writeSample(std::ostream& out, const Sample& sample) {
   out << "}";
 }
 
-void writeCell(std::ostream& out, const Run& run, const Cell& cell, const std::vector<Server>& contenders) {
+void writeCell(std::ostream& out, const Run& run, const Cell& cell,
+               const std::vector<Server>& contenders) {
   out << "    {\"id\": ";
   writeJsonString(out, cell.id);
   out << ", \"title\": ";

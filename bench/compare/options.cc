@@ -40,11 +40,13 @@ void usage(std::FILE* out) {
       "  --quick            1 round of 0.1 s windows and 300 idle connections: a smoke test\n"
       "  --peers LIST       comma-separated servers among ours,raw,libuv,asio,node (default all)\n"
       "  --out DIR          where the reports go (default build/bench)\n"
-      "  --bin DIR          where echo-server, netload and peers/ are (default: this program's directory)\n"
+      "  --bin DIR          where echo-server, netload and peers/ are (default: this program's "
+      "directory)\n"
       "  --netload PATH     the load generator (default DIR/netload)\n"
       "  --node-script PATH Node's peer (default bench/peers/node_echo.js)\n"
       "  --help             this text\n"
-      "Options take their value as --rounds 5 or --rounds=5 (short forms: -r -d -w -q -p -o -b -n -s -h).\n",
+      "Options take their value as --rounds 5 or --rounds=5 (short forms: -r -d -w -q -p -o -b -n "
+      "-s -h).\n",
       out);
 }
 
@@ -82,8 +84,8 @@ int positiveCount(const char* flag, const char* value) {
   char* end = nullptr;
   errno = 0;
   const long number = std::strtol(value, &end, 10);
-  if (!plainDecimal(value) || std::string_view(value).find('.') != std::string_view::npos || *end != '\0' ||
-      errno == ERANGE || number < 1 || number > 1000) {
+  if (!plainDecimal(value) || std::string_view(value).find('.') != std::string_view::npos ||
+      *end != '\0' || errno == ERANGE || number < 1 || number > 1000) {
     badArgument(std::string(flag) + " needs a whole number from 1 to 1000, got '" + value + "'");
   }
   return static_cast<int>(number);
@@ -97,7 +99,9 @@ std::vector<std::string> peerList(const char* value) {
     const std::string name(rest.substr(0, comma));
     bool known = false;
     for (std::string_view peer : kKnownPeers) known = known || peer == name;
-    if (!known) badArgument("--peers: unknown server '" + name + "'; the servers are ours,raw,libuv,asio,node");
+    if (!known)
+      badArgument("--peers: unknown server '" + name +
+                  "'; the servers are ours,raw,libuv,asio,node");
     peers.push_back(name);
     if (comma == std::string_view::npos) return peers;
     rest = rest.substr(comma + 1);
@@ -115,13 +119,17 @@ std::string ownDirectory() {
 }  // namespace
 
 Options parseOptions(int argc, char** argv) {
-  static const option kLongOptions[] = {
-      {"rounds", required_argument, nullptr, 'r'},  {"duration", required_argument, nullptr, 'd'},
-      {"warmup", required_argument, nullptr, 'w'},  {"quick", no_argument, nullptr, 'q'},
-      {"peers", required_argument, nullptr, 'p'},   {"out", required_argument, nullptr, 'o'},
-      {"bin", required_argument, nullptr, 'b'},     {"netload", required_argument, nullptr, 'n'},
-      {"node-script", required_argument, nullptr, 's'}, {"help", no_argument, nullptr, 'h'},
-      {nullptr, 0, nullptr, 0}};
+  static const option kLongOptions[] = {{"rounds", required_argument, nullptr, 'r'},
+                                        {"duration", required_argument, nullptr, 'd'},
+                                        {"warmup", required_argument, nullptr, 'w'},
+                                        {"quick", no_argument, nullptr, 'q'},
+                                        {"peers", required_argument, nullptr, 'p'},
+                                        {"out", required_argument, nullptr, 'o'},
+                                        {"bin", required_argument, nullptr, 'b'},
+                                        {"netload", required_argument, nullptr, 'n'},
+                                        {"node-script", required_argument, nullptr, 's'},
+                                        {"help", no_argument, nullptr, 'h'},
+                                        {nullptr, 0, nullptr, 0}};
   Options options;
   bool quick = false;
   std::optional<int> rounds;
@@ -164,8 +172,8 @@ Options parseOptions(int argc, char** argv) {
         // getopt_long's '?' (unknown option) or ':' (no value), named as written.
         const std::string written = argv[optind - 1];
         const bool shortOption = optopt > 0 && optopt < 128 && !written.starts_with("--");
-        const std::string name =
-            shortOption ? std::string("-") + static_cast<char>(optopt) : written.substr(0, written.find('='));
+        const std::string name = shortOption ? std::string("-") + static_cast<char>(optopt)
+                                             : written.substr(0, written.find('='));
         badArgument(c == ':' ? name + " needs a value" : "unknown option " + name);
       }
     }

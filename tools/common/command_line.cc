@@ -9,7 +9,8 @@
 
 namespace tools {
 
-std::optional<std::uint64_t> wholeNumber(std::string_view text, std::uint64_t min, std::uint64_t max) {
+std::optional<std::uint64_t> wholeNumber(std::string_view text, std::uint64_t min,
+                                         std::uint64_t max) {
   if (text.empty() || text.size() > 20) return std::nullopt;
   std::uint64_t number = 0;
   for (const char c : text) {
@@ -49,7 +50,8 @@ std::string getoptError(int result, char** argv) {
   // optind has moved past the argument getopt_long was looking at (for a missing value too).
   const std::string written = optind > 0 ? argv[optind - 1] : "";
   const bool shortOption = optopt > 0 && optopt < 128 && !written.starts_with("--");
-  const std::string name = shortOption ? std::string("-") + static_cast<char>(optopt) : written.substr(0, written.find('='));
+  const std::string name = shortOption ? std::string("-") + static_cast<char>(optopt)
+                                       : written.substr(0, written.find('='));
   if (result == ':') return name + " needs a value";
   if (!shortOption && written.starts_with("--") && written.find('=') != std::string::npos) {
     return "unknown option " + name + ", or one that takes no value";
@@ -57,6 +59,8 @@ std::string getoptError(int result, char** argv) {
   return "unknown option " + name;
 }
 
-void printVersion(const char* program) { std::printf("%s (reactornet) %s\n", program, kVersion); }
+void printVersion(const char* program) {
+  std::printf("%s (reactornet) %s\n", program, kVersion);
+}
 
 }  // namespace tools

@@ -19,7 +19,8 @@ inline constexpr const char* kVersion = "0.1.0";
 
 // A whole number of decimal digits only (no sign, no blanks, no suffix) within [min, max];
 // nothing when empty, not a number, negative, or out of range (overflow included).
-std::optional<std::uint64_t> wholeNumber(std::string_view text, std::uint64_t min, std::uint64_t max);
+std::optional<std::uint64_t> wholeNumber(std::string_view text, std::uint64_t min,
+                                         std::uint64_t max);
 
 // A decimal number such as "2", "0.5" or ".25" (digits and at most one point; no sign, exponent,
 // "inf" or "nan") within [min, max].

@@ -18,7 +18,8 @@ namespace {
 
 constexpr std::uint64_t kMaxConnections = 1'000'000;
 constexpr std::uint64_t kMaxSize = 256ull << 20;  // one block of this size is allocated per run
-constexpr double kMaxSeconds = 1e6;  // warm-up + duration stay below the loop's longest timer (2^31-1 ms)
+constexpr double kMaxSeconds =
+    1e6;  // warm-up + duration stay below the loop's longest timer (2^31-1 ms)
 
 void usage(std::FILE* out) {
   std::fputs(
@@ -30,7 +31,8 @@ void usage(std::FILE* out) {
       "  -m, --mode MODE        pingpong | rr | cps | stream | idle (default pingpong)\n"
       "  -c, --connections N    connections, 1 to 1000000 (pingpong, rr, stream, idle; default 1)\n"
       "  -C, --concurrency C    cps: connections in flight at once, 1 to 1000000 (default 32)\n"
-      "  -s, --size BYTES       message size (pingpong, rr) or write size (stream); default 16384;\n"
+      "  -s, --size BYTES       message size (pingpong, rr) or write size (stream); default "
+      "16384;\n"
       "                         suffixes K/KiB (1024) and M/MiB; at most 256 MiB\n"
       "  -d, --duration SEC     measured window in seconds (default 5; fractions allowed)\n"
       "  -w, --warmup SEC       seconds of load before the window starts (default 1; 0 allowed)\n"
@@ -38,7 +40,8 @@ void usage(std::FILE* out) {
       "                         cps: connections; stream: bytes) even if the duration is not up\n"
       "  -P, --server-pid PID   report the server's CPU seconds and RSS over the window (/proc)\n"
       "  -j, --json             final line is one JSON object (else key=value pairs)\n"
-      "  -q, --quiet            no progress line (by default it is shown when stderr is a terminal)\n"
+      "  -q, --quiet            no progress line (by default it is shown when stderr is a "
+      "terminal)\n"
       "      --progress         a progress line every second even when stderr is not a terminal\n"
       "                         (then one line each, for CI logs)\n"
       "  -h, --help             this text\n"
@@ -63,7 +66,8 @@ void usage(std::FILE* out) {
   std::exit(2);
 }
 
-std::uint64_t wholeNumber(std::string_view flag, const std::string& value, std::uint64_t min, std::uint64_t max) {
+std::uint64_t wholeNumber(std::string_view flag, const std::string& value, std::uint64_t min,
+                          std::uint64_t max) {
   const std::optional<std::uint64_t> number = tools::wholeNumber(value, min, max);
   if (!number) {
     badArgument(std::string(flag) + " needs a whole number from " + std::to_string(min) + " to " +
@@ -81,14 +85,17 @@ std::size_t byteCount(std::string_view flag, const std::string& value) {
   if (suffix == "K" || suffix == "KiB") {
     unit = 1024;
   } else if (suffix == "M" || suffix == "MiB") {
-    unit = 1024 * 1024;
+    unit = std::uint64_t{1} << 20;
   } else if (!suffix.empty()) {
-    badArgument(std::string(flag) + " needs a byte count such as 16384, 16K or 1MiB, got '" + value + "'");
-  }
-  const std::optional<std::uint64_t> number = tools::wholeNumber(value.substr(0, digits), 1, kMaxSize / unit);
-  if (!number) {
-    badArgument(std::string(flag) + " needs a byte count from 1 to 256 MiB such as 16384, 16K or 1MiB, got '" +
+    badArgument(std::string(flag) + " needs a byte count such as 16384, 16K or 1MiB, got '" +
                 value + "'");
+  }
+  const std::optional<std::uint64_t> number =
+      tools::wholeNumber(value.substr(0, digits), 1, kMaxSize / unit);
+  if (!number) {
+    badArgument(std::string(flag) +
+                " needs a byte count from 1 to 256 MiB such as 16384, 16K or 1MiB, got '" + value +
+                "'");
   }
   return static_cast<std::size_t>(*number * unit);
 }
@@ -96,8 +103,9 @@ std::size_t byteCount(std::string_view flag, const std::string& value) {
 double seconds(std::string_view flag, const std::string& value, bool zeroAllowed) {
   const std::optional<double> number = tools::decimalNumber(value, 0, kMaxSeconds);
   if (!number || (*number == 0 && !zeroAllowed)) {
-    badArgument(std::string(flag) + " needs a number of seconds " + (zeroAllowed ? "from 0" : "above 0") +
-                " to 1000000, fractions allowed, got '" + value + "'");
+    badArgument(std::string(flag) + " needs a number of seconds " +
+                (zeroAllowed ? "from 0" : "above 0") + " to 1000000, fractions allowed, got '" +
+                value + "'");
   }
   return *number;
 }
@@ -129,19 +137,27 @@ std::string_view modeName(Mode mode) {
 
 Options parseOptions(int argc, char** argv) {
   enum : int { kProgress = 256 };
-  static const option kLongOptions[] = {
-      {"host", required_argument, nullptr, 'H'},        {"port", required_argument, nullptr, 'p'},
-      {"path", required_argument, nullptr, 'U'},        {"mode", required_argument, nullptr, 'm'},
-      {"connections", required_argument, nullptr, 'c'}, {"concurrency", required_argument, nullptr, 'C'},
-      {"size", required_argument, nullptr, 's'},        {"duration", required_argument, nullptr, 'd'},
-      {"warmup", required_argument, nullptr, 'w'},      {"count", required_argument, nullptr, 'n'},
-      {"server-pid", required_argument, nullptr, 'P'},  {"json", no_argument, nullptr, 'j'},
-      {"quiet", no_argument, nullptr, 'q'},             {"progress", no_argument, nullptr, kProgress},
-      {"help", no_argument, nullptr, 'h'},              {"version", no_argument, nullptr, 'V'},
-      {nullptr, 0, nullptr, 0}};
+  static const option kLongOptions[] = {{"host", required_argument, nullptr, 'H'},
+                                        {"port", required_argument, nullptr, 'p'},
+                                        {"path", required_argument, nullptr, 'U'},
+                                        {"mode", required_argument, nullptr, 'm'},
+                                        {"connections", required_argument, nullptr, 'c'},
+                                        {"concurrency", required_argument, nullptr, 'C'},
+                                        {"size", required_argument, nullptr, 's'},
+                                        {"duration", required_argument, nullptr, 'd'},
+                                        {"warmup", required_argument, nullptr, 'w'},
+                                        {"count", required_argument, nullptr, 'n'},
+                                        {"server-pid", required_argument, nullptr, 'P'},
+                                        {"json", no_argument, nullptr, 'j'},
+                                        {"quiet", no_argument, nullptr, 'q'},
+                                        {"progress", no_argument, nullptr, kProgress},
+                                        {"help", no_argument, nullptr, 'h'},
+                                        {"version", no_argument, nullptr, 'V'},
+                                        {nullptr, 0, nullptr, 0}};
   Options options;
   opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, ":H:p:U:m:c:C:s:d:w:n:P:jqhV", kLongOptions, nullptr)) != -1;) {
+  for (int c;
+       (c = getopt_long(argc, argv, ":H:p:U:m:c:C:s:d:w:n:P:jqhV", kLongOptions, nullptr)) != -1;) {
     const std::string value = optarg != nullptr ? optarg : "";
     switch (c) {
       case 'h':
@@ -198,7 +214,12 @@ Options parseOptions(int argc, char** argv) {
       case 'P': {
         const int pid = static_cast<int>(wholeNumber("--server-pid", value, 1, INT32_MAX));
         if (!tools::cpuSeconds(pid)) {
-          badArgument("--server-pid " + value + ": no such process (cannot read /proc/" + value + "/stat)");
+          std::string message = "--server-pid ";
+          message += value;
+          message += ": no such process (cannot read /proc/";
+          message += value;
+          message += "/stat)";
+          badArgument(message);
         }
         options.serverPid = pid;
         break;
@@ -210,8 +231,10 @@ Options parseOptions(int argc, char** argv) {
   if (optind < argc) badArgument(std::string("unexpected argument '") + argv[optind] + "'");
   if (options.quiet && options.progress) badArgument("--quiet and --progress exclude each other");
   if (options.port == 0 && options.path.empty()) badArgument("--port or --path is required");
-  if (options.port != 0 && !options.path.empty()) badArgument("--port and --path exclude each other");
-  if (options.count && options.mode == Mode::kIdle) badArgument("--count does not apply to --mode idle");
+  if (options.port != 0 && !options.path.empty())
+    badArgument("--port and --path exclude each other");
+  if (options.count && options.mode == Mode::kIdle)
+    badArgument("--count does not apply to --mode idle");
   return options;
 }
 
