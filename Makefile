@@ -14,7 +14,7 @@ PREFIX   ?= /usr/local
 LIBDIR   ?= $(PREFIX)/lib
 INCLUDEDIR ?= $(PREFIX)/include
 BINDIR   ?= $(PREFIX)/bin
-# Installed tools are named $(TOOL_PREFIX)echo-server, ...: see BUILD.md ("Installed names").
+# Installed tools are named $(TOOL_PREFIX)echo-server, ...: see BUILD.md ("Installing").
 TOOL_PREFIX ?= reactornet-
 SAN      ?=
 OPT      ?= -O2
