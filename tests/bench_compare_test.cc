@@ -12,6 +12,8 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 #include <sys/wait.h>
 
 #include "tests/child_process.h"
@@ -116,6 +118,34 @@ TEST(BenchCompare, QuickRunAgainstOursAndTheFloorWritesTheThreeReports) {
     EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
     EXPECT_GT(png.size(), 5000u);
   }
+}
+
+// Every numeric option, each negative, too large, not a number and empty, in both getopt_long
+// forms; then --version.
+TEST(BenchCompare, EveryNumberIsRangeChecked) {
+  const auto deadline = Clock::now() + 30s;
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"--rounds", {"-1", "0", "1001", "99999999999999999999", "many", "", "1.5"}},
+      {"--duration", {"-1", "0", "3601", "1e2", "inf", "nan", "soon", ""}},
+      {"--warmup", {"-1", "0", "3601", "1e2", "inf", "soon", ""}},
+  };
+  for (const auto& [flag, values] : cases) {
+    for (const std::string& value : values) {
+      for (const std::vector<std::string>& args :
+           {std::vector<std::string>{flag, value}, std::vector<std::string>{flag + "=" + value}}) {
+        ChildProcess run(siblingBinary("bench-compare"), args);
+        const std::optional<int> status = run.waitForExit(deadline);
+        ASSERT_TRUE(status) << flag << " '" << value << "'";
+        EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2)
+            << flag << " '" << value << "' status " << *status << "\n" << run.transcript();
+      }
+    }
+  }
+  ChildProcess version(siblingBinary("bench-compare"), {"--version"});
+  const std::optional<int> status = version.waitForExit(deadline);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  EXPECT_TRUE(version.lineStartingWith("bench-compare (reactornet) ")) << version.transcript();
 }
 
 }  // namespace

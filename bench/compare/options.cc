@@ -10,6 +10,8 @@
 #include <optional>
 #include <string_view>
 
+#include "tools/common/command_line.h"
+
 namespace compare {
 
 namespace {
@@ -45,8 +47,9 @@ void usage(std::FILE* out) {
       "  --netload PATH     the load generator (default DIR/netload)\n"
       "  --node-script PATH Node's peer (default bench/peers/node_echo.js)\n"
       "  --help             this text\n"
+      "  --version          the version\n"
       "Options take their value as --rounds 5 or --rounds=5 (short forms: -r -d -w -q -p -o -b -n "
-      "-s -h).\n",
+      "-s -h -V).\n",
       out);
 }
 
@@ -129,6 +132,7 @@ Options parseOptions(int argc, char** argv) {
                                         {"netload", required_argument, nullptr, 'n'},
                                         {"node-script", required_argument, nullptr, 's'},
                                         {"help", no_argument, nullptr, 'h'},
+                                        {"version", no_argument, nullptr, 'V'},
                                         {nullptr, 0, nullptr, 0}};
   Options options;
   bool quick = false;
@@ -136,10 +140,13 @@ Options parseOptions(int argc, char** argv) {
   std::optional<double> duration;
   std::optional<double> warmup;
   opterr = 0;
-  for (int c; (c = getopt_long(argc, argv, ":r:d:w:qp:o:b:n:s:h", kLongOptions, nullptr)) != -1;) {
+  for (int c; (c = getopt_long(argc, argv, ":r:d:w:qp:o:b:n:s:hV", kLongOptions, nullptr)) != -1;) {
     switch (c) {
       case 'h':
         usage(stdout);
+        std::exit(0);
+      case 'V':
+        std::printf("bench-compare (reactornet) %s\n", tools::kVersion);
         std::exit(0);
       case 'q':
         quick = true;
