@@ -357,7 +357,7 @@ $(BUILD)/tidy/%.ok: % .clang-tidy
 
 $(BUILD)/tidy/%.txt: % .clang-tidy
 	@mkdir -p $(@D)
-	-$(CLANG_TIDY) --quiet --warnings-as-errors= --header-filter='$(TIDY_REPORT_HEADER_FILTER)' \
+	-$(CLANG_TIDY) --quiet --warnings-as-errors='-*' --header-filter='$(TIDY_REPORT_HEADER_FILTER)' \
 	  $< -- $(TIDY_FLAGS) > $@ 2>/dev/null
 
 clean:
