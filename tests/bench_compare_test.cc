@@ -101,7 +101,7 @@ TEST(BenchCompare, QuickRunAgainstOursAndTheFloorWritesTheThreeReports) {
 
   // results.json: every round of every server in every cell, ok, with netload's own object.
   const std::string json = readFile(out.path() / "results.json");
-  const std::size_t measurements = 2 * (7 * 2 + 2);  // 2 rounds of 7 cells x 2 servers, and the wheel's two
+  const std::size_t measurements = std::size_t{2} * (7 * 2 + 2);  // 2 rounds of 7 cells x 2 servers, and the wheel's two
   EXPECT_EQ(json.rfind("{\n  \"tool\": \"bench-compare\",", 0), 0u) << json;
   EXPECT_EQ(occurrences(json, "\"ok\": true"), measurements) << json;
   EXPECT_EQ(occurrences(json, "\"netload\": {"), measurements) << json;
@@ -131,8 +131,11 @@ TEST(BenchCompare, EveryNumberIsRangeChecked) {
   };
   for (const auto& [flag, values] : cases) {
     for (const std::string& value : values) {
+      std::string joined = flag;  // --flag=VALUE
+      joined += '=';
+      joined += value;
       for (const std::vector<std::string>& args :
-           {std::vector<std::string>{flag, value}, std::vector<std::string>{flag + "=" + value}}) {
+           {std::vector<std::string>{flag, value}, std::vector<std::string>{joined}}) {
         ChildProcess run(siblingBinary("bench-compare"), args);
         const std::optional<int> status = run.waitForExit(deadline);
         ASSERT_TRUE(status) << flag << " '" << value << "'";

@@ -137,7 +137,7 @@ TEST(NetcatTool, ConnectPipesBothWaysAndHalfClosesWhenStdinEnds) {
   std::shared_ptr<net::Socket> accepted;
   net::ServerOptions options;
   options.allowHalfOpen = true;  // the test, not the library, decides when the server's side ends
-  auto server = net::Server::create(loop, options, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::Server::create(loop, options, [&](const std::shared_ptr<net::Socket>& socket) {
     accepted = socket;
     socket->on("data", [&](std::string_view data) { received.append(data); });
     socket->on("end", [&] { sawEnd = true; });
@@ -170,7 +170,7 @@ TEST(NetcatTool, APeerThatEndsFirstStillReceivesStdinUntilItEnds) {
   bool closed = false;
   net::ServerOptions options;
   options.allowHalfOpen = true;
-  auto server = net::Server::create(loop, options, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::Server::create(loop, options, [&](const std::shared_ptr<net::Socket>& socket) {
     socket->on("data", [&](std::string_view data) { received.append(data); });
     socket->on("close", [&] { closed = true; });
     socket->end("hello\n");
@@ -344,7 +344,7 @@ TEST(NetcatTool, WithoutDashNStdinsEndDoesNotEndTheConnection) {
   std::shared_ptr<net::Socket> accepted;
   net::ServerOptions options;
   options.allowHalfOpen = true;
-  auto server = net::Server::create(loop, options, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::Server::create(loop, options, [&](const std::shared_ptr<net::Socket>& socket) {
     accepted = socket;
     socket->on("data", [&](std::string_view data) { received.append(data); });
     socket->on("end", [&] { sawEnd = true; });
@@ -370,7 +370,7 @@ TEST(NetcatTool, DashZOnlyConnectsAndDashVSaysSo) {
   int connections = 0;
   bool closed = false;
   std::string received;
-  auto server = net::Server::create(loop, {}, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::Server::create(loop, {}, [&](const std::shared_ptr<net::Socket>& socket) {
     ++connections;
     socket->on("data", [&](std::string_view data) { received.append(data); });
     socket->on("close", [&] { closed = true; });
@@ -393,7 +393,7 @@ TEST(NetcatTool, DashWEndsAnIdleConnection) {
   const auto deadline = Clock::now() + 10s;
   reactor::Loop loop;
   bool closed = false;
-  auto server = net::Server::create(loop, {}, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::Server::create(loop, {}, [&](const std::shared_ptr<net::Socket>& socket) {
     socket->on("close", [&] { closed = true; });
   });
   server->listen(0, "127.0.0.1");
@@ -409,7 +409,7 @@ TEST(NetcatTool, DashPIsTheSourcePortWhenConnecting) {
   const auto deadline = Clock::now() + 10s;
   reactor::Loop loop;
   int remotePort = -1;
-  auto server = net::Server::create(loop, {}, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::Server::create(loop, {}, [&](const std::shared_ptr<net::Socket>& socket) {
     remotePort = socket->remotePort();
     socket->end();
   });

@@ -288,8 +288,11 @@ TEST(NetloadTool, EveryNumberIsRangeChecked) {
   };
   for (const auto& [flag, values] : cases) {
     for (const std::string& value : values) {
+      std::string joined = flag;  // --flag=VALUE
+      joined += '=';
+      joined += value;
       for (const std::vector<std::string>& args :
-           {std::vector<std::string>{flag, value}, std::vector<std::string>{flag + "=" + value}}) {
+           {std::vector<std::string>{flag, value}, std::vector<std::string>{joined}}) {
         std::vector<std::string> full = args;
         if (flag != "--port") full.insert(full.begin(), {"--port", "1"});
         const Finished run = runNetload(full);

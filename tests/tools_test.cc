@@ -48,7 +48,7 @@ TEST(EchoServerTool, EchoesEveryByteAndExitsCleanlyOnSigterm) {
   EXPECT_EQ(server.lines().front(), *listening);  // the first line, as documented
   const Fd client = connectTo(portFrom(*listening));
   const int fd = client.get();
-  std::string sent(256 * 1024, '\0');
+  std::string sent(std::size_t{256} << 10, '\0');
   for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7 + i / 251);
   ASSERT_EQ(send(fd, sent.data(), sent.size(), MSG_NOSIGNAL), static_cast<ssize_t>(sent.size()));
   shutdown(fd, SHUT_WR);
@@ -95,7 +95,10 @@ TEST(EchoServerTool, EveryNumberIsRangeChecked) {
     for (const std::string bad : {"-1", "4294967376", "2147483648", "99999999999999999999", "ten", "", "1.5", " 1",
                                   "+1", "0x10"}) {
       if (flag == "--port" && bad == "2147483648") continue;  // covered by 4294967376
-      for (const std::vector<std::string>& args : {std::vector<std::string>{flag, bad}, {flag + "=" + bad}}) {
+      std::string joined = flag;  // --flag=VALUE
+      joined += '=';
+      joined += bad;
+      for (const std::vector<std::string>& args : {std::vector<std::string>{flag, bad}, {joined}}) {
         ChildProcess server(siblingBinary("echo-server"), args);
         const std::optional<int> status = server.waitForExit(deadline);
         ASSERT_TRUE(status) << flag << " '" << bad << "'";
