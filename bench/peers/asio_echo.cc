@@ -47,10 +47,11 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.async_read_some(asio::buffer(buffer_),
                             [self = shared_from_this()](std::error_code ec, std::size_t n) {
                               if (ec) return;  // end of stream or error: the session ends
-                              if (discard)
+                              if (discard) {
                                 self->read();
-                              else
+                              } else {
                                 self->write(n);
+                              }
                             });
   }
 
