@@ -34,7 +34,8 @@ struct CountingHandler : reactor::IoHandler {
 void BM_Loop_ReadyDescriptorDispatch(benchmark::State& state) {
   Loop loop;
   int fds[2];
-  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) != 0) state.SkipWithError("socketpair");
+  if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_NONBLOCK, 0, fds) != 0)
+    state.SkipWithError("socketpair");
   CountingHandler handler;
   loop.watch(fds[0], handler);
   loop.setInterest(fds[0], reactor::kWantRead);

@@ -8,7 +8,10 @@
 #                     and says which were skipped and why
 #   make bench-deps   (root Makefile) installs the Debian packages the peers need
 #
-# PEER_BINS lists the binaries that this machine can build; PEERS_SKIPPED the ones it cannot.
+# Whether libuv and Asio are installed is decided when the peers' recipes run, not when make
+# reads this file: `make deps bench-deps bench` installs them in the same invocation, before the
+# recipes run (tests/peers_test.sh checks it). A peer whose library is missing is skipped with a
+# line that says so, and tried again by the next make.
 
 BUILD    ?= build
 CXXFLAGS ?= -std=c++20 -O2 -g -Wall -Wextra -Werror -pthread
@@ -19,40 +22,35 @@ PEERS_CFLAGS ?= -std=gnu11 $(or $(OPT),-O2) -g -Wall -Wextra -Werror $(SANFLAGS)
 PEERS_DIR := $(BUILD)/bin/peers
 PEERS_ASIO_HEADER ?= /usr/include/asio.hpp
 PEERS_DEBIAN_PACKAGES := libuv1-dev libasio-dev gnuplot
+PKG_CONFIG ?= pkg-config
 
-PEER_BINS     := $(PEERS_DIR)/raw_epoll_echo
-PEERS_SKIPPED :=
-ifeq ($(shell pkg-config --exists libuv 2>/dev/null && echo yes),yes)
-  PEER_BINS += $(PEERS_DIR)/libuv_echo
-  PEERS_LIBUV_CFLAGS := $(shell pkg-config --cflags libuv)
-  PEERS_LIBUV_LIBS   := $(shell pkg-config --libs libuv)
-else
-  PEERS_SKIPPED += libuv_echo
-endif
-ifneq ($(wildcard $(PEERS_ASIO_HEADER)),)
-  PEER_BINS += $(PEERS_DIR)/asio_echo
-else
-  PEERS_SKIPPED += asio_echo
-endif
+PEER_BINS := $(PEERS_DIR)/raw_epoll_echo $(PEERS_DIR)/libuv_echo $(PEERS_DIR)/asio_echo
+# When the same make installs the peers' packages (bench-deps, or deps), that comes first, -j or not.
+PEERS_AFTER := $(filter deps bench-deps,$(MAKECMDGOALS))
 
 .PHONY: peers
 
 peers: $(PEER_BINS)
-ifneq ($(filter libuv_echo,$(PEERS_SKIPPED)),)
-	@echo "peers: skipping libuv_echo: libuv not found by pkg-config (make bench-deps installs libuv1-dev)"
-endif
-ifneq ($(filter asio_echo,$(PEERS_SKIPPED)),)
-	@echo "peers: skipping asio_echo: $(PEERS_ASIO_HEADER) not found (make bench-deps installs libasio-dev)"
-endif
 
-$(PEERS_DIR)/raw_epoll_echo: bench/peers/raw_epoll_echo.c bench/peers/peer_args.h
+$(PEERS_DIR)/raw_epoll_echo: bench/peers/raw_epoll_echo.c bench/peers/peer_args.h | $(PEERS_AFTER)
 	@mkdir -p $(@D)
 	$(CC) $(PEERS_CFLAGS) $< $(LDFLAGS) -o $@
 
-$(PEERS_DIR)/libuv_echo: bench/peers/libuv_echo.c bench/peers/peer_args.h
+# No file is made when libuv is missing, so the next make tries again.
+$(PEERS_DIR)/libuv_echo: bench/peers/libuv_echo.c bench/peers/peer_args.h | $(PEERS_AFTER)
 	@mkdir -p $(@D)
-	$(CC) $(PEERS_CFLAGS) $(PEERS_LIBUV_CFLAGS) $< $(LDFLAGS) $(PEERS_LIBUV_LIBS) -o $@
+	@if $(PKG_CONFIG) --exists libuv 2>/dev/null; then \
+	  cmd="$(CC) $(PEERS_CFLAGS) $$($(PKG_CONFIG) --cflags libuv) $< $(LDFLAGS) $$($(PKG_CONFIG) --libs libuv) -o $@"; \
+	  echo "$$cmd"; $$cmd; \
+	else \
+	  echo "peers: skipping libuv_echo: libuv not found by pkg-config (make bench-deps installs libuv1-dev)"; \
+	fi
 
-$(PEERS_DIR)/asio_echo: bench/peers/asio_echo.cc bench/peers/peer_args.h
+$(PEERS_DIR)/asio_echo: bench/peers/asio_echo.cc bench/peers/peer_args.h | $(PEERS_AFTER)
 	@mkdir -p $(@D)
-	$(CXX) $(CPPFLAGS) $(CXXFLAGS) $< $(LDFLAGS) -o $@
+	@if [ -e $(PEERS_ASIO_HEADER) ]; then \
+	  cmd="$(CXX) $(CPPFLAGS) $(CXXFLAGS) $< $(LDFLAGS) -o $@"; \
+	  echo "$$cmd"; $$cmd; \
+	else \
+	  echo "peers: skipping asio_echo: $(PEERS_ASIO_HEADER) not found (make bench-deps installs libasio-dev)"; \
+	fi

@@ -28,7 +28,9 @@ constexpr std::uint64_t kMaxDelayMs = 60'000;
 // same stream.
 using Rng = reactor::testing_support::SplitMix64;
 
-std::uint64_t randomDelay(Rng& rng) { return 1 + rng.below(kMaxDelayMs); }
+std::uint64_t randomDelay(Rng& rng) {
+  return 1 + rng.below(kMaxDelayMs);
+}
 
 // `live` entries armed at random dues, plus `spare` unarmed ones, allocated once per run.
 template <class Queue>
@@ -36,7 +38,7 @@ struct Timers {
   using Entry = typename Queue::Entry;
 
   Timers(std::size_t live, std::size_t spare) : rng(kSeed), entries(live + spare) {
-    if constexpr (requires(Queue& q) { q.reserve(live); }) queue.reserve(live + spare);
+    if constexpr (requires(Queue & q) { q.reserve(live); }) queue.reserve(live + spare);
     for (std::size_t i = 0; i < live; ++i) queue.arm(entries[i], randomDelay(rng));
   }
 
@@ -91,15 +93,27 @@ void armExpire(benchmark::State& state) {
       benchmark::Counter(static_cast<double>(expired) / static_cast<double>(state.iterations()));
 }
 
-using reactor::TimerWheel;
 using bench::BinaryHeapTimers;
+using reactor::TimerWheel;
 
-void BM_Wheel_ArmCancel(benchmark::State& state) { armCancel<TimerWheel>(state); }
-void BM_Heap_ArmCancel(benchmark::State& state) { armCancel<BinaryHeapTimers>(state); }
-void BM_Wheel_ReArm(benchmark::State& state) { reArm<TimerWheel>(state); }
-void BM_Heap_ReArm(benchmark::State& state) { reArm<BinaryHeapTimers>(state); }
-void BM_Wheel_ArmExpire(benchmark::State& state) { armExpire<TimerWheel>(state); }
-void BM_Heap_ArmExpire(benchmark::State& state) { armExpire<BinaryHeapTimers>(state); }
+void BM_Wheel_ArmCancel(benchmark::State& state) {
+  armCancel<TimerWheel>(state);
+}
+void BM_Heap_ArmCancel(benchmark::State& state) {
+  armCancel<BinaryHeapTimers>(state);
+}
+void BM_Wheel_ReArm(benchmark::State& state) {
+  reArm<TimerWheel>(state);
+}
+void BM_Heap_ReArm(benchmark::State& state) {
+  reArm<BinaryHeapTimers>(state);
+}
+void BM_Wheel_ArmExpire(benchmark::State& state) {
+  armExpire<TimerWheel>(state);
+}
+void BM_Heap_ArmExpire(benchmark::State& state) {
+  armExpire<BinaryHeapTimers>(state);
+}
 
 #define TIMER_COUNTS Arg(1'000)->Arg(100'000)->Arg(1'000'000)
 BENCHMARK(BM_Wheel_ArmCancel)->TIMER_COUNTS;

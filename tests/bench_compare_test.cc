@@ -12,6 +12,8 @@
 #include <iterator>
 #include <sstream>
 #include <string>
+#include <utility>
+#include <vector>
 #include <sys/wait.h>
 
 #include "tests/child_process.h"
@@ -61,8 +63,8 @@ TEST(BenchCompare, QuickRunAgainstOursAndTheFloorWritesTheThreeReports) {
   TemporaryDirectory out;
   ASSERT_FALSE(out.path().empty());
 
-  ChildProcess run(siblingBinary("bench-compare"), {"--quick", "--peers", "ours,raw", "--duration", "0.05",
-                                                    "--warmup", "0.02", "--out", out.path().string()});
+  ChildProcess run(siblingBinary("bench-compare"), {"--quick", "--rounds=2", "--peers", "ours,raw", "--duration",
+                                                    "0.05", "--warmup", "0.02", "--out", out.path().string()});
   const std::optional<int> status = run.waitForExit(Clock::now() + 60s);
   ASSERT_TRUE(status) << "bench-compare did not finish\n" << run.transcript();
   ASSERT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0) << "status " << *status << "\n" << run.transcript();
@@ -90,15 +92,23 @@ TEST(BenchCompare, QuickRunAgainstOursAndTheFloorWritesTheThreeReports) {
   const std::string targetRow = markdown.substr(target, markdown.find('\n', target) - target);
   EXPECT_TRUE(targetRow.ends_with("| **met** |") || targetRow.ends_with("| **not met** |")) << targetRow;
   EXPECT_NE(run.lineStartingWith("# Our echo-server side by side"), std::nullopt) << "the report is printed too";
+  // Each median has its spread over the rounds beside it: "310 ±6%".
+  EXPECT_NE(markdown.find("| pingpong 1 x 16 KiB | MiB/s | "), std::string::npos) << markdown;
+  const std::size_t firstRow = markdown.find("| pingpong 1 x 16 KiB | MiB/s | ");
+  const std::string row = markdown.substr(firstRow, markdown.find('\n', firstRow) - firstRow);
+  EXPECT_EQ(occurrences(row, "\u00b1"), 2u) << row;
+  EXPECT_NE(markdown.find("the spread"), std::string::npos) << "the header says what the spread is\n" << markdown;
 
   // results.json: every round of every server in every cell, ok, with netload's own object.
   const std::string json = readFile(out.path() / "results.json");
-  const std::size_t measurements = 7 * 2 + 2;  // 7 cells x 2 servers, and the wheel's two
+  const std::size_t measurements = std::size_t{2} * (7 * 2 + 2);  // 2 rounds of 7 cells x 2 servers, and the wheel's two
   EXPECT_EQ(json.rfind("{\n  \"tool\": \"bench-compare\",", 0), 0u) << json;
   EXPECT_EQ(occurrences(json, "\"ok\": true"), measurements) << json;
   EXPECT_EQ(occurrences(json, "\"netload\": {"), measurements) << json;
   EXPECT_EQ(occurrences(json, "{"), occurrences(json, "}"));
   EXPECT_NE(json.find("\"ours+timeout\": {\"medians\": {\"mib_per_s\": "), std::string::npos) << json;
+  EXPECT_EQ(occurrences(json, "\"spreads\": {\"mib_per_s\": "), 3u * 2 + 2) << json;  // 3 MiB/s cells x 2 servers, the wheel cell's two
+
 
   // throughput.png: a PNG when gnuplot is there, and a line that says why not when it is not.
   const std::string png = readFile(out.path() / "throughput.png");
@@ -108,6 +118,37 @@ TEST(BenchCompare, QuickRunAgainstOursAndTheFloorWritesTheThreeReports) {
     EXPECT_EQ(png.substr(0, 8), std::string("\x89PNG\r\n\x1a\n", 8));
     EXPECT_GT(png.size(), 5000u);
   }
+}
+
+// Every numeric option, each negative, too large, not a number and empty, in both getopt_long
+// forms; then --version.
+TEST(BenchCompare, EveryNumberIsRangeChecked) {
+  const auto deadline = Clock::now() + 30s;
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"--rounds", {"-1", "0", "1001", "99999999999999999999", "many", "", "1.5"}},
+      {"--duration", {"-1", "0", "3601", "1e2", "inf", "nan", "soon", ""}},
+      {"--warmup", {"-1", "0", "3601", "1e2", "inf", "soon", ""}},
+  };
+  for (const auto& [flag, values] : cases) {
+    for (const std::string& value : values) {
+      std::string joined = flag;  // --flag=VALUE
+      joined += '=';
+      joined += value;
+      for (const std::vector<std::string>& args :
+           {std::vector<std::string>{flag, value}, std::vector<std::string>{joined}}) {
+        ChildProcess run(siblingBinary("bench-compare"), args);
+        const std::optional<int> status = run.waitForExit(deadline);
+        ASSERT_TRUE(status) << flag << " '" << value << "'";
+        EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2)
+            << flag << " '" << value << "' status " << *status << "\n" << run.transcript();
+      }
+    }
+  }
+  ChildProcess version(siblingBinary("bench-compare"), {"--version"});
+  const std::optional<int> status = version.waitForExit(deadline);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  EXPECT_TRUE(version.lineStartingWith("bench-compare (reactornet) ")) << version.transcript();
 }
 
 }  // namespace

@@ -137,13 +137,13 @@ TEST(NetcatTool, ConnectPipesBothWaysAndHalfClosesWhenStdinEnds) {
   std::shared_ptr<net::Socket> accepted;
   net::ServerOptions options;
   options.allowHalfOpen = true;  // the test, not the library, decides when the server's side ends
-  auto server = net::Server::create(loop, options, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::Server::create(loop, options, [&](const std::shared_ptr<net::Socket>& socket) {
     accepted = socket;
     socket->on("data", [&](std::string_view data) { received.append(data); });
     socket->on("end", [&] { sawEnd = true; });
   });
   server->listen(0, "127.0.0.1");
-  ChildProcess client = netcat({"127.0.0.1", std::to_string(server->address().port)});
+  ChildProcess client = netcat({"-N", "127.0.0.1", std::to_string(server->address().port)});
 
   ASSERT_TRUE(client.writeToStdin("from stdin\n", deadline));
   ASSERT_TRUE(runUntil(loop, [&] { return received == "from stdin\n"; })) << "server got '" << received << "'";
@@ -170,14 +170,14 @@ TEST(NetcatTool, APeerThatEndsFirstStillReceivesStdinUntilItEnds) {
   bool closed = false;
   net::ServerOptions options;
   options.allowHalfOpen = true;
-  auto server = net::Server::create(loop, options, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::Server::create(loop, options, [&](const std::shared_ptr<net::Socket>& socket) {
     socket->on("data", [&](std::string_view data) { received.append(data); });
     socket->on("close", [&] { closed = true; });
     socket->end("hello\n");
     accepted = true;
   });
   server->listen(0, "127.0.0.1");
-  ChildProcess client = netcat({"127.0.0.1", std::to_string(server->address().port)});
+  ChildProcess client = netcat({"-N", "127.0.0.1", std::to_string(server->address().port)});
   ASSERT_TRUE(runUntil(loop, [&] { return accepted; }));
   EXPECT_TRUE(client.waitUntil([&] { return client.output() == "hello\n"; }, deadline)) << client.transcript();
   ASSERT_TRUE(client.writeToStdin("sent after the peer ended\n", deadline));
@@ -193,7 +193,7 @@ TEST(NetcatTool, ConnectToEchoServerGetsEachLineBackWhileStdinIsOpen) {
   ChildProcess echo(siblingBinary("echo-server"), {});
   const int port = startEchoServer(echo, deadline);
   ASSERT_GT(port, 0) << echo.transcript();
-  ChildProcess client = netcat({"127.0.0.1", std::to_string(port)});
+  ChildProcess client = netcat({"-N", "127.0.0.1", std::to_string(port)});
   ASSERT_TRUE(client.writeToStdin("ping\n", deadline));
   EXPECT_TRUE(client.waitUntil([&] { return client.output() == "ping\n"; }, deadline)) << client.transcript();
   ASSERT_TRUE(client.writeToStdin("pong\n", deadline));
@@ -210,7 +210,7 @@ TEST(NetcatTool, BinaryDataPassesThroughUnchanged) {
   ASSERT_GT(port, 0) << echo.transcript();
   std::string data(1 << 20, '\0');  // every byte value, in every position modulo 256
   for (std::size_t i = 0; i < data.size(); ++i) data[i] = static_cast<char>(i ^ (i >> 8) ^ (i >> 16));
-  ChildProcess client = netcat({"127.0.0.1", std::to_string(port)});
+  ChildProcess client = netcat({"-N", "127.0.0.1", std::to_string(port)});
   ASSERT_TRUE(client.writeToStdin(data, deadline)) << client.errorOutput();
   client.closeStdin();
   EXPECT_TRUE(exitedWith(client.waitForExit(deadline), 0)) << client.errorOutput();
@@ -222,7 +222,7 @@ TEST(NetcatTool, BinaryDataPassesThroughUnchanged) {
 
 TEST(NetcatTool, ListenBindsLoopbackReportsItsPortOnStderrAndAcceptsOneConnection) {
   const auto deadline = Clock::now() + 10s;
-  ChildProcess listening = netcat({"-l", "0"});
+  ChildProcess listening = netcat({"-l", "-N", "0"});
   const std::string line = firstErrorLine(listening, deadline);
   ASSERT_TRUE(line.starts_with(kListeningOnLoopback)) << listening.transcript();
   const int port = portAfter(kListeningOnLoopback, line);
@@ -239,7 +239,7 @@ TEST(NetcatTool, UnixDomainSocketsBothWays) {
   const std::string& echoPath = echoSocket.path();
   ChildProcess echo(siblingBinary("echo-server"), {"--path", echoPath});
   ASSERT_TRUE(echo.waitForLine("listening on " + echoPath, deadline)) << echo.transcript();
-  ChildProcess client = netcat({"-U", echoPath});
+  ChildProcess client = netcat({"-N", "-U", echoPath});
   ASSERT_TRUE(client.writeToStdin("over a unix socket\n", deadline));
   client.closeStdin();
   EXPECT_TRUE(exitedWith(client.waitForExit(deadline), 0)) << client.transcript();
@@ -247,7 +247,7 @@ TEST(NetcatTool, UnixDomainSocketsBothWays) {
 
   const SocketPath listenSocket("listen");
   const std::string& listenPath = listenSocket.path();
-  ChildProcess listening = netcat({"-l", "-U", listenPath});
+  ChildProcess listening = netcat({"-lN", "-U", listenPath});
   EXPECT_EQ(firstErrorLine(listening, deadline), "listening on " + listenPath) << listening.transcript();
   Fd peer = connectUnix(listenPath);
   ASSERT_GE(peer.get(), 0);
@@ -291,12 +291,172 @@ TEST(NetcatTool, HelpAndBadArguments) {
                                               {"127.0.0.1", "70000"},
                                               {"127.0.0.1", "1", "2"},
                                               {"-l"},
-                                              {"-U", "/tmp/x.sock", "80"}}) {
+                                              {"-U", "/tmp/x.sock", "80"},
+                                              {"--nonsense", "127.0.0.1", "1"},
+                                              {"-k", "127.0.0.1", "1"},          // -k needs -l
+                                              {"-l", "-z", "0"},                 // nc refuses both too
+                                              {"-l", "-w", "1", "0"},            // -w does not apply to -l
+                                              {"-U", "-p", "1", "/tmp/x.sock"},  // no port with -U
+                                              {"-l", "-p", "1", "127.0.0.1", "2"},
+                                              {"", "1"}}) {
     ChildProcess child = netcat(bad);
     EXPECT_TRUE(exitedWith(child.waitForExit(deadline), 2)) << bad.front() << child.transcript();
     EXPECT_TRUE(child.errorOutput().starts_with("netcat: ")) << bad.front() << child.transcript();
     EXPECT_EQ(child.output(), "") << bad.front();
   }
+}
+
+// Every number netcat takes (PORT, -p, -w), each negative, too large, not a number and empty.
+TEST(NetcatTool, EveryNumberIsRangeChecked) {
+  const auto deadline = Clock::now() + 20s;
+  std::vector<std::vector<std::string>> cases;
+  for (const std::string bad : {"-1", "65536", "4294967376", "port", "", "1.5", " 1", "+1"}) {
+    cases.push_back({"127.0.0.1", bad});            // PORT
+    cases.push_back({"-l", bad});                   // PORT to listen on
+    cases.push_back({"-l", "-p", bad});             // -p with -l
+    cases.push_back({"-p", bad, "127.0.0.1", "1"});  // source port
+  }
+  for (const std::string bad : {"-1", "0", "2147484", "99999999999999999999", "soon", "", "1.5"}) {
+    cases.push_back({"-w", bad, "127.0.0.1", "1"});
+    cases.push_back({"-w" + bad, "127.0.0.1", "1"});
+  }
+  for (const std::vector<std::string>& bad : cases) {
+    std::string joined;
+    for (const std::string& arg : bad) joined += "'" + arg + "' ";
+    ChildProcess child = netcat(bad);
+    EXPECT_TRUE(exitedWith(child.waitForExit(deadline), 2)) << joined << child.transcript();
+    EXPECT_TRUE(child.errorOutput().starts_with("netcat: ")) << joined << child.transcript();
+    EXPECT_EQ(child.output(), "") << joined;
+  }
+  ChildProcess version = netcat({"--version"});
+  EXPECT_TRUE(exitedWith(version.waitForExit(deadline), 0));
+  EXPECT_TRUE(version.output().starts_with("netcat (reactornet) ")) << version.transcript();
+}
+
+// Without -N (as nc), the end of stdin leaves our side open: the peer sees no end until it ends
+// its own side, and then netcat ends too and exits.
+TEST(NetcatTool, WithoutDashNStdinsEndDoesNotEndTheConnection) {
+  const auto deadline = Clock::now() + 10s;
+  reactor::Loop loop;
+  std::string received;
+  bool sawEnd = false;
+  bool closed = false;
+  std::shared_ptr<net::Socket> accepted;
+  net::ServerOptions options;
+  options.allowHalfOpen = true;
+  auto server = net::Server::create(loop, options, [&](const std::shared_ptr<net::Socket>& socket) {
+    accepted = socket;
+    socket->on("data", [&](std::string_view data) { received.append(data); });
+    socket->on("end", [&] { sawEnd = true; });
+    socket->on("close", [&] { closed = true; });
+  });
+  server->listen(0, "127.0.0.1");
+  ChildProcess client = netcat({"127.0.0.1", std::to_string(server->address().port)});
+  ASSERT_TRUE(client.writeToStdin("last words\n", deadline));
+  client.closeStdin();
+  ASSERT_TRUE(runUntil(loop, [&] { return received == "last words\n"; })) << received;
+  EXPECT_FALSE(runUntil(loop, [&] { return sawEnd; }, 300ms)) << "stdin's end ended the connection without -N";
+  accepted->end("bye\n");
+  ASSERT_TRUE(runUntil(loop, [&] { return closed; }));
+  EXPECT_TRUE(sawEnd);
+  EXPECT_TRUE(exitedWith(client.waitForExit(deadline), 0)) << client.transcript();
+  EXPECT_EQ(client.output(), "bye\n");
+  closeServer(loop, *server);
+}
+
+TEST(NetcatTool, DashZOnlyConnectsAndDashVSaysSo) {
+  const auto deadline = Clock::now() + 10s;
+  reactor::Loop loop;
+  int connections = 0;
+  bool closed = false;
+  std::string received;
+  auto server = net::Server::create(loop, {}, [&](const std::shared_ptr<net::Socket>& socket) {
+    ++connections;
+    socket->on("data", [&](std::string_view data) { received.append(data); });
+    socket->on("close", [&] { closed = true; });
+  });
+  server->listen(0, "127.0.0.1");
+  const std::string port = std::to_string(server->address().port);
+  ChildProcess scan = netcat({"-vz", "127.0.0.1", port});
+  ASSERT_TRUE(runUntil(loop, [&] { return closed; }));
+  EXPECT_TRUE(exitedWith(scan.waitForExit(deadline), 0)) << scan.transcript();
+  EXPECT_EQ(connections, 1);
+  EXPECT_EQ(received, "");
+  EXPECT_EQ(scan.output(), "");
+  EXPECT_EQ(scan.errorOutput(), "Connection to 127.0.0.1 " + port + " port [tcp/*] succeeded!\n");
+  closeServer(loop, *server);
+  ChildProcess refused = netcat({"-z", "127.0.0.1", port});
+  EXPECT_TRUE(exitedWith(refused.waitForExit(deadline), 1)) << refused.transcript();
+}
+
+TEST(NetcatTool, DashWEndsAnIdleConnection) {
+  const auto deadline = Clock::now() + 10s;
+  reactor::Loop loop;
+  bool closed = false;
+  auto server = net::Server::create(loop, {}, [&](const std::shared_ptr<net::Socket>& socket) {
+    socket->on("close", [&] { closed = true; });
+  });
+  server->listen(0, "127.0.0.1");
+  const auto start = Clock::now();
+  ChildProcess client = netcat({"-w", "1", "127.0.0.1", std::to_string(server->address().port)});
+  ASSERT_TRUE(runUntil(loop, [&] { return closed; }, 8s));
+  EXPECT_TRUE(exitedWith(client.waitForExit(deadline), 0)) << client.transcript();
+  EXPECT_GE(Clock::now() - start, 900ms);
+  closeServer(loop, *server);
+}
+
+TEST(NetcatTool, DashPIsTheSourcePortWhenConnecting) {
+  const auto deadline = Clock::now() + 10s;
+  reactor::Loop loop;
+  int remotePort = -1;
+  auto server = net::Server::create(loop, {}, [&](const std::shared_ptr<net::Socket>& socket) {
+    remotePort = socket->remotePort();
+    socket->end();
+  });
+  server->listen(0, "127.0.0.1");
+  // A port that was free a moment ago (bound, read, released).
+  Fd probe(socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0));
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(probe.get(), reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(getsockname(probe.get(), reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const int sourcePort = ntohs(address.sin_port);
+  probe.reset();
+  ChildProcess client =
+      netcat({"-N", "-p", std::to_string(sourcePort), "127.0.0.1", std::to_string(server->address().port)});
+  client.closeStdin();
+  ASSERT_TRUE(runUntil(loop, [&] { return remotePort >= 0; }));
+  EXPECT_EQ(remotePort, sourcePort);
+  EXPECT_TRUE(exitedWith(client.waitForExit(deadline), 0)) << client.transcript();
+  closeServer(loop, *server);
+}
+
+// -l -p PORT listens on PORT (Debian's nc takes it so); -k accepts one connection after another.
+TEST(NetcatTool, DashKKeepsListeningAndDashPNamesThePort) {
+  const auto deadline = Clock::now() + 10s;
+  ChildProcess listening = netcat({"-lkv", "-p", "0"});
+  const std::string line = firstErrorLine(listening, deadline);
+  ASSERT_TRUE(line.starts_with(kListeningOnLoopback)) << listening.transcript();
+  const int port = portAfter(kListeningOnLoopback, line);
+  listening.closeStdin();  // nothing to send: each connection ends once its peer has ended
+  for (const char* message : {"first\n", "second\n"}) {
+    Fd peer = connectTcp(port);
+    ASSERT_GE(peer.get(), 0) << message;
+    const std::string before = listening.output();
+    ASSERT_EQ(send(peer.get(), message, std::strlen(message), MSG_NOSIGNAL), static_cast<ssize_t>(std::strlen(message)));
+    EXPECT_TRUE(listening.waitUntil([&] { return listening.output() == before + message; }, deadline))
+        << listening.transcript();
+    shutdown(peer.get(), SHUT_WR);
+    EXPECT_TRUE(readsEndOfStream(peer)) << message;
+  }
+  EXPECT_TRUE(listening.waitUntil(
+      [&] { return listening.errorOutput().find("Connection received on 127.0.0.1:") != std::string::npos; },
+      deadline))
+      << listening.transcript();
+  listening.signal(SIGTERM);
+  EXPECT_TRUE(listening.waitForExit(deadline));
 }
 
 }  // namespace

@@ -18,6 +18,7 @@
 #include <cstdlib>
 #include <optional>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -218,7 +219,16 @@ TEST(NetloadTool, SigintEndsTheWindowAndStillReports) {
   std::vector<int> accepted;
   while (accepted.size() < 2 && readable(listener)) accepted.push_back(accept(listener, nullptr, nullptr));
   ASSERT_EQ(accepted.size(), 2u) << netload.transcript();
+  // One block back and forth, so that the window did some work (a window with none fails).
   char block[16];
+  std::size_t got = 0;
+  while (got < sizeof block && readable(accepted[0])) {
+    const ssize_t n = read(accepted[0], block + got, sizeof block - got);
+    if (n <= 0) break;
+    got += static_cast<std::size_t>(n);
+  }
+  ASSERT_EQ(got, sizeof block) << netload.transcript();
+  ASSERT_EQ(write(accepted[0], block, sizeof block), static_cast<ssize_t>(sizeof block));
   ASSERT_TRUE(readable(accepted[0]) && read(accepted[0], block, sizeof block) > 0) << netload.transcript();
   netload.signal(SIGINT);
   const auto status = netload.waitForExit(deadline);
@@ -250,6 +260,9 @@ TEST(NetloadTool, BadArgumentsExitWithStatus2AndNameTheFlag) {
       {{"--port", "1", "--server-pid", "2147483647"}, "--server-pid"},
       {{"--port", "1", "--frobnicate"}, "--frobnicate"},
       {{"--json"}, "--port"},
+      {{"--port", "1", "stray"}, "stray"},
+      {{"--port", "1", "--quiet", "--progress"}, "--progress"},
+      {{"--port", "1", "--json=yes"}, "--json"},
   };
   for (const auto& [args, flag] : cases) {
     const Finished run = runNetload(args);
@@ -258,6 +271,104 @@ TEST(NetloadTool, BadArgumentsExitWithStatus2AndNameTheFlag) {
                                                                << run.transcript;
     EXPECT_FALSE(run.printedResult()) << run.transcript;
   }
+}
+
+// Every numeric option, each negative, too large, not a number and empty, as --flag VALUE and as
+// --flag=VALUE.
+TEST(NetloadTool, EveryNumberIsRangeChecked) {
+  const std::vector<std::pair<std::string, std::vector<std::string>>> cases = {
+      {"--port", {"-1", "0", "65536", "4294967376", "http", "", "1.5", "+1"}},
+      {"--connections", {"-1", "0", "1000001", "99999999999999999999", "many", ""}},
+      {"--concurrency", {"-1", "0", "1000001", "99999999999999999999", "many", ""}},
+      {"--size", {"-1", "0", "268435457", "257M", "99999999999999999999K", "big", "", "K", "1.5K"}},
+      {"--duration", {"-1", "0", "1000001", "1e3", "inf", "nan", "soon", "", ".", "1..2"}},
+      {"--warmup", {"-1", "1000001", "1e3", "inf", "soon", ""}},
+      {"--count", {"-1", "0", "18446744073709551616", "lots", ""}},
+      {"--server-pid", {"-1", "0", "2147483648", "self", ""}},
+  };
+  for (const auto& [flag, values] : cases) {
+    for (const std::string& value : values) {
+      std::string joined = flag;  // --flag=VALUE
+      joined += '=';
+      joined += value;
+      for (const std::vector<std::string>& args :
+           {std::vector<std::string>{flag, value}, std::vector<std::string>{joined}}) {
+        std::vector<std::string> full = args;
+        if (flag != "--port") full.insert(full.begin(), {"--port", "1"});
+        const Finished run = runNetload(full);
+        EXPECT_TRUE(exitedWith(run, 2)) << flag << " '" << value << "': " << run.transcript;
+        EXPECT_TRUE(run.printed(flag)) << flag << " '" << value << "': " << run.transcript;
+        EXPECT_FALSE(run.printedResult()) << run.transcript;
+      }
+    }
+  }
+}
+
+TEST(NetloadTool, ShortFormsAndVersion) {
+  EchoServer server("echo");
+  ASSERT_FALSE(server.port.empty()) << server.process.transcript();
+  const Finished run = runNetload({"-p", server.port, "-m", "rr", "-c2", "-s", "64", "-d", "0.3", "-w", "0", "-j", "-q"});
+  EXPECT_TRUE(exitedWith(run, 0)) << run.transcript;
+  EXPECT_GT(field(run.lastLine(), "messages").value_or(0), 0) << run.transcript;
+  const Finished version = runNetload({"--version"});
+  EXPECT_TRUE(exitedWith(version, 0)) << version.transcript;
+  EXPECT_TRUE(version.printed("netload (reactornet) ")) << version.transcript;
+}
+
+// A server killed during the window: the result line is printed with its errors, and the exit
+// status says the run failed.
+TEST(NetloadTool, AServerKilledMidRunFailsTheRun) {
+  EchoServer server("echo");
+  ASSERT_FALSE(server.port.empty()) << server.process.transcript();
+  std::vector<std::string> shellArgs = {"-c", "exec \"$0\" \"$@\" 2>&1", siblingBinary("netload"), "--port", server.port,
+                                        "--connections", "4", "--duration", "5", "--warmup", "0", "--json"};
+  ChildProcess netload("/bin/sh", shellArgs);
+  std::this_thread::sleep_for(500ms);
+  server.process.signal(SIGKILL);
+  const auto status = netload.waitForExit(Clock::now() + 10s);
+  ASSERT_TRUE(status) << netload.transcript();
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 1) << "status " << *status << "\n" << netload.transcript();
+  EXPECT_TRUE(netload.lineStartingWith("netload: the run failed: ")) << netload.transcript();
+  EXPECT_TRUE(netload.lineStartingWith("{\"tool\":\"netload\"")) << netload.transcript();
+}
+
+// stream never reads: against a server that echoes it used to report bytes=0 and exit 0.
+TEST(NetloadTool, StreamAgainstAnEchoingServerFailsAndSaysWhy) {
+  EchoServer server("echo");
+  ASSERT_FALSE(server.port.empty()) << server.process.transcript();
+  const Finished run = briefRun(server, {"--mode", "stream"});
+  EXPECT_TRUE(exitedWith(run, 1)) << run.transcript;
+  EXPECT_TRUE(run.printed("--mode discard")) << run.transcript;
+  EXPECT_FALSE(run.printedResult()) << run.transcript;
+}
+
+// A window with no work: the test's server accepts and never answers.
+TEST(NetloadTool, AWindowWithNoWorkFails) {
+  const int listener = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  socklen_t length = sizeof address;
+  ASSERT_EQ(bind(listener, reinterpret_cast<sockaddr*>(&address), sizeof address), 0);
+  ASSERT_EQ(listen(listener, 16), 0);
+  ASSERT_EQ(getsockname(listener, reinterpret_cast<sockaddr*>(&address), &length), 0);
+  const Finished run =
+      runNetload({"--port", std::to_string(ntohs(address.sin_port)), "--duration", "0.3", "--warmup", "0", "--json"});
+  close(listener);
+  EXPECT_TRUE(exitedWith(run, 1)) << run.transcript;
+  EXPECT_TRUE(run.printed("no work was done")) << run.transcript;
+}
+
+// --progress: a line a second even though stderr is a pipe here, one line each.
+TEST(NetloadTool, ProgressIsForcedWhenAsked) {
+  EchoServer server("echo");
+  ASSERT_FALSE(server.port.empty()) << server.process.transcript();
+  const Finished run = runNetload({"--port", server.port, "--duration", "1.5", "--warmup", "0", "--progress"});
+  EXPECT_TRUE(exitedWith(run, 0)) << run.transcript;
+  EXPECT_TRUE(run.printed("netload pingpong, window: ")) << run.transcript;
+  EXPECT_FALSE(run.printed("\r")) << run.transcript;
+  const Finished quiet = runNetload({"--port", server.port, "--duration", "0.2", "--warmup", "0"});
+  EXPECT_FALSE(quiet.printed("netload pingpong, window: ")) << quiet.transcript;
 }
 
 TEST(NetloadTool, NoServerMeansStatus1) {

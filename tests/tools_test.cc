@@ -48,7 +48,7 @@ TEST(EchoServerTool, EchoesEveryByteAndExitsCleanlyOnSigterm) {
   EXPECT_EQ(server.lines().front(), *listening);  // the first line, as documented
   const Fd client = connectTo(portFrom(*listening));
   const int fd = client.get();
-  std::string sent(256 * 1024, '\0');
+  std::string sent(std::size_t{256} << 10, '\0');
   for (std::size_t i = 0; i < sent.size(); ++i) sent[i] = static_cast<char>(i * 7 + i / 251);
   ASSERT_EQ(send(fd, sent.data(), sent.size(), MSG_NOSIGNAL), static_cast<ssize_t>(sent.size()));
   shutdown(fd, SHUT_WR);
@@ -85,6 +85,53 @@ TEST(EchoServerTool, HelpAndBadOptions) {
     ASSERT_TRUE(status) << bad.front();
     EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << bad.front() << " status " << *status;
   }
+}
+
+// Every numeric option, each negative, too large, not a number and empty; the port that
+// wrapped around to 80 (4294967376 = 2^32 + 80) among them.
+TEST(EchoServerTool, EveryNumberIsRangeChecked) {
+  const auto deadline = Clock::now() + 20s;
+  for (const std::string flag : {"--port", "--idle-timeout", "--max-connections"}) {
+    for (const std::string bad : {"-1", "4294967376", "2147483648", "99999999999999999999", "ten", "", "1.5", " 1",
+                                  "+1", "0x10"}) {
+      if (flag == "--port" && bad == "2147483648") continue;  // covered by 4294967376
+      std::string joined = flag;  // --flag=VALUE
+      joined += '=';
+      joined += bad;
+      for (const std::vector<std::string>& args : {std::vector<std::string>{flag, bad}, {joined}}) {
+        ChildProcess server(siblingBinary("echo-server"), args);
+        const std::optional<int> status = server.waitForExit(deadline);
+        ASSERT_TRUE(status) << flag << " '" << bad << "'";
+        EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << flag << " '" << bad << "' status " << *status;
+        EXPECT_FALSE(server.lineStartingWith("listening on")) << flag << " '" << bad << "'" << server.transcript();
+      }
+    }
+  }
+  for (const std::vector<std::string>& bad :
+       {std::vector<std::string>{"-p", "65536"}, {"-t", "-5"}, {"-c", "x"}, {"-p"}, {"--port="}, {"stray"},
+        {"--allow-half-open=yes"}, {"--host", ""}}) {
+    ChildProcess server(siblingBinary("echo-server"), bad);
+    const std::optional<int> status = server.waitForExit(deadline);
+    ASSERT_TRUE(status) << bad.front();
+    EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 2) << bad.front() << " status " << *status;
+  }
+}
+
+// getopt_long's forms: --port=N, --port N, -p N, -pN; --version.
+TEST(EchoServerTool, LongShortAndEqualsFormsAndVersion) {
+  const auto deadline = Clock::now() + 10s;
+  for (const std::vector<std::string>& args :
+       {std::vector<std::string>{"--port=0", "--mode=discard"}, {"-p", "0", "-m", "echo", "-t", "1000"}, {"-p0", "-A"},
+        {"--port", "0", "--max-connections=10", "--idle-timeout=2147483647"}}) {
+    ChildProcess server(siblingBinary("echo-server"), args);
+    EXPECT_TRUE(server.waitForLineStartingWith(kListeningOn, deadline)) << args.front() << server.transcript();
+    EXPECT_TRUE(server.exitsCleanlyOnSigterm(deadline)) << server.transcript();
+  }
+  ChildProcess version(siblingBinary("echo-server"), {"--version"});
+  const std::optional<int> status = version.waitForExit(deadline);
+  ASSERT_TRUE(status);
+  EXPECT_TRUE(WIFEXITED(*status) && WEXITSTATUS(*status) == 0);
+  EXPECT_TRUE(version.lineStartingWith("echo-server (reactornet) ")) << version.transcript();
 }
 
 }  // namespace

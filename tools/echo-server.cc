@@ -9,17 +9,22 @@
 // Accepted TCP connections get TCP_NODELAY (ServerOptions::noDelay), as every peer server of the
 // benchmarks does: a small echo goes out at once instead of waiting on Nagle's algorithm. It
 // listens on 127.0.0.1 unless --host says otherwise.
+#include <getopt.h>
 #include <signal.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
+#include <exception>
 #include <iostream>
 #include <memory>
+#include <optional>
 #include <string>
 
 #include "net/net.h"
+#include "tools/common/command_line.h"
 #include "tools/common/signal_watch.h"
 
 namespace {
@@ -39,81 +44,108 @@ struct Options {
 void usage(std::FILE* out) {
   std::fputs(
       "usage: echo-server [options]\n"
-      "  --host HOST             address to listen on (default 127.0.0.1; :: or 0.0.0.0 for all)\n"
-      "  --port N                TCP port (default 0: pick a free one)\n"
-      "  --path PATH             listen on a unix-domain socket instead\n"
-      "  --mode echo|discard     send every byte back (default), or drop it\n"
-      "  --idle-timeout MS       end connections idle for MS milliseconds\n"
-      "  --allow-half-open       keep writing after the peer ends its side\n"
-      "  --max-connections N     refuse connections beyond N\n"
-      "  --backend epoll|kqueue  poller backend (only the platform's own is built in)\n"
-      "  --help                  this text\n"
+      "  -H, --host HOST             address to listen on (default 127.0.0.1; :: or 0.0.0.0 for "
+      "all)\n"
+      "  -p, --port N                TCP port, 0 to 65535 (default 0: pick a free one)\n"
+      "  -U, --path PATH             listen on a unix-domain socket instead\n"
+      "  -m, --mode echo|discard     send every byte back (default), or drop it\n"
+      "  -t, --idle-timeout MS       end connections idle for MS milliseconds (1 to 2147483647;\n"
+      "                              0, the default, never)\n"
+      "  -A, --allow-half-open       keep writing after the peer ends its side\n"
+      "  -c, --max-connections N     refuse connections beyond N (0 to 2147483647)\n"
+      "  -b, --backend epoll|kqueue  poller backend (only the platform's own is built in)\n"
+      "  -h, --help                  this text\n"
+      "  -V, --version               the version\n"
+      "Options take their value as --port 9000, --port=9000 or -p 9000.\n"
       "Accepted TCP connections use TCP_NODELAY (no Nagle delay), as the benchmark peers do.\n"
-      "The first line on stdout is 'listening on HOST:PORT' (or the path). Each refused connection\n"
-      "is logged on stderr: 'echo-server: drop ADDRESS:PORT (REASON)'.\n",
+      "The first line on stdout is 'listening on HOST:PORT' (or the path). Each refused "
+      "connection\n"
+      "is logged on stderr: 'echo-server: drop ADDRESS:PORT (REASON)'.\n"
+      "Exit status: 0 after SIGINT or SIGTERM, 1 when the server failed, 2 for bad arguments.\n",
       out);
 }
 
-long numberArgument(const char* flag, const char* value) {
-  char* end = nullptr;
-  long number = std::strtol(value, &end, 10);
-  if (*value == '\0' || *end != '\0' || number < 0) {
-    std::fprintf(stderr, "echo-server: %s needs a non-negative number, got '%s'\n", flag, value);
-    std::exit(2);
+[[noreturn]] void badArgument(const std::string& message) {
+  std::fprintf(stderr, "echo-server: %s (see --help)\n", message.c_str());
+  std::exit(2);
+}
+
+std::uint64_t numberArgument(const char* flag, const char* value, std::uint64_t max) {
+  const std::optional<std::uint64_t> number = tools::wholeNumber(value, 0, max);
+  if (!number) {
+    badArgument(std::string(flag) + " needs a whole number from 0 to " + std::to_string(max) +
+                ", got '" + value + "'");
   }
-  return number;
+  return *number;
 }
 
 Options parse(int argc, char** argv) {
+  static const option kLongOptions[] = {{"host", required_argument, nullptr, 'H'},
+                                        {"port", required_argument, nullptr, 'p'},
+                                        {"path", required_argument, nullptr, 'U'},
+                                        {"mode", required_argument, nullptr, 'm'},
+                                        {"idle-timeout", required_argument, nullptr, 't'},
+                                        {"allow-half-open", no_argument, nullptr, 'A'},
+                                        {"max-connections", required_argument, nullptr, 'c'},
+                                        {"backend", required_argument, nullptr, 'b'},
+                                        {"help", no_argument, nullptr, 'h'},
+                                        {"version", no_argument, nullptr, 'V'},
+                                        {nullptr, 0, nullptr, 0}};
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    std::string flag = argv[i];
-    if (flag == "--help" || flag == "-h") {
-      usage(stdout);
-      std::exit(0);
-    }
-    if (flag == "--allow-half-open") {
-      options.allowHalfOpen = true;
-      continue;
-    }
-    if (i + 1 >= argc) {
-      std::fprintf(stderr, "echo-server: %s needs a value (see --help)\n", flag.c_str());
-      std::exit(2);
-    }
-    const char* value = argv[++i];
-    if (flag == "--host") {
-      options.host = value;
-    } else if (flag == "--port") {
-      options.port = static_cast<int>(numberArgument("--port", value));
-    } else if (flag == "--path") {
-      options.path = value;
-    } else if (flag == "--mode") {
-      if (std::strcmp(value, "echo") != 0 && std::strcmp(value, "discard") != 0) {
-        std::fprintf(stderr, "echo-server: --mode is echo or discard, got '%s'\n", value);
-        std::exit(2);
-      }
-      options.discard = std::strcmp(value, "discard") == 0;
-    } else if (flag == "--idle-timeout") {
-      options.idleTimeoutMs = numberArgument("--idle-timeout", value);
-    } else if (flag == "--max-connections") {
-      options.maxConnections = static_cast<int>(numberArgument("--max-connections", value));
-    } else if (flag == "--backend") {
-      if (std::strcmp(value, reactor::Loop::forThisThread().backendName()) != 0) {
-        std::fprintf(stderr, "echo-server: backend '%s' is not built in here (this build has %s)\n", value,
-                     reactor::Loop::forThisThread().backendName());
-        std::exit(2);
-      }
-    } else {
-      std::fprintf(stderr, "echo-server: unknown option %s (see --help)\n", flag.c_str());
-      std::exit(2);
+  opterr = 0;
+  for (int c; (c = getopt_long(argc, argv, ":H:p:U:m:t:Ac:b:hV", kLongOptions, nullptr)) != -1;) {
+    switch (c) {
+      case 'h':
+        usage(stdout);
+        std::exit(0);
+      case 'V':
+        tools::printVersion("echo-server");
+        std::exit(0);
+      case 'A':
+        options.allowHalfOpen = true;
+        break;
+      case 'H':
+        if (*optarg == '\0') badArgument("--host needs a host name or address");
+        options.host = optarg;
+        break;
+      case 'p':
+        options.port = static_cast<int>(numberArgument("--port", optarg, 65535));
+        break;
+      case 'U':
+        if (*optarg == '\0') badArgument("--path needs a path");
+        options.path = optarg;
+        break;
+      case 'm':
+        if (std::strcmp(optarg, "echo") != 0 && std::strcmp(optarg, "discard") != 0) {
+          badArgument(std::string("--mode is echo or discard, got '") + optarg + "'");
+        }
+        options.discard = std::strcmp(optarg, "discard") == 0;
+        break;
+      case 't':
+        // The loop's longest timer is 2^31 - 1 ms.
+        options.idleTimeoutMs =
+            static_cast<std::int64_t>(numberArgument("--idle-timeout", optarg, INT32_MAX));
+        break;
+      case 'c':
+        options.maxConnections =
+            static_cast<int>(numberArgument("--max-connections", optarg, INT32_MAX));
+        break;
+      case 'b':
+        if (std::strcmp(optarg, reactor::Loop::forThisThread().backendName()) != 0) {
+          badArgument(std::string("backend '") + optarg +
+                      "' is not built in here (this build has " +
+                      reactor::Loop::forThisThread().backendName() + ")");
+        }
+        break;
+      default:
+        badArgument(tools::getoptError(c, argv));
     }
   }
+  if (optind < argc) badArgument(std::string("unexpected argument '") + argv[optind] + "'");
   return options;
 }
 
-}  // namespace
-
-int main(int argc, char** argv) {
+int serve(int argc, char** argv) {
   signal(SIGPIPE, SIG_IGN);
   Options options = parse(argc, argv);
   reactor::Loop& loop = reactor::Loop::forThisThread();
@@ -121,7 +153,7 @@ int main(int argc, char** argv) {
   net::ServerOptions serverOptions;
   serverOptions.allowHalfOpen = options.allowHalfOpen;
   serverOptions.noDelay = true;
-  auto server = net::createServer(serverOptions, [&](std::shared_ptr<net::Socket> socket) {
+  auto server = net::createServer(serverOptions, [&](const std::shared_ptr<net::Socket>& socket) {
     // Listeners take the socket as an argument rather than capture it: a listener that captures
     // nothing adds nothing to its node, and a connection costs that much less (net/README.md).
     socket->on("error", [](const net::Error&) {});  // a reset peer is routine for a server
@@ -143,8 +175,8 @@ int main(int argc, char** argv) {
   if (options.maxConnections >= 0) server->setMaxConnections(options.maxConnections);
   // Connections the server refuses (maxConnections, or shed for want of descriptors) are logged.
   server->on("drop", [](const net::DropInfo& drop) {
-    std::fprintf(stderr, "echo-server: drop %s:%d (%s)\n", drop.remoteAddress.c_str(), drop.remotePort,
-                 drop.reason.c_str());
+    std::fprintf(stderr, "echo-server: drop %s:%d (%s)\n", drop.remoteAddress.c_str(),
+                 drop.remotePort, drop.reason.c_str());
   });
   server->on("error", [](const net::Error& error) {
     std::fprintf(stderr, "echo-server: %s\n", error.what());
@@ -184,4 +216,15 @@ int main(int argc, char** argv) {
   }
   loop.run();
   return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return serve(argc, argv);
+  } catch (const std::exception& error) {  // out of memory, or a bug: say so rather than abort
+    std::fprintf(stderr, "echo-server: %s\n", error.what());
+    return 1;
+  }
 }

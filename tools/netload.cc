@@ -11,11 +11,14 @@
 // straight from the view the library lends. The command line and the output (one final line,
 // JSON with --json) follow a fixed contract that scripts parse; --help prints it.
 //
-// Exit status: 0 after a run, 1 when the run could not be done (nothing to connect to), 2 on a
-// bad argument.
+// Exit status: 0 after a run that did work without errors; 1 when the run could not be done
+// (nothing to connect to, --mode stream against a server that echoes), when errors occurred, or
+// when the window saw no work (the result line is printed in those two cases, and the reason goes
+// to stderr); 2 on a bad argument.
 #include <sys/resource.h>
 
 #include <cstdio>
+#include <optional>
 #include <string>
 
 #include "reactor/loop.h"
@@ -29,7 +32,8 @@ namespace {
 // signal pipe, files read under /proc.
 constexpr rlim_t kSpareDescriptors = 64;
 
-// Raises the soft descriptor limit when the connections need more; false if the hard limit is lower.
+// Raises the soft descriptor limit when the connections need more; false if the hard limit is
+// lower.
 bool reserveDescriptors(std::size_t connections) {
   rlimit limit{};
   if (getrlimit(RLIMIT_NOFILE, &limit) != 0) return true;
@@ -47,15 +51,23 @@ int main(int argc, char** argv) {
   const std::size_t connections =
       options.mode == netload::Mode::kCps ? options.concurrency : options.connections;
   if (!reserveDescriptors(connections)) {
-    std::fprintf(stderr, "netload: %zu connections need more descriptors than the hard limit allows (ulimit -Hn)\n",
-                 connections);
+    std::fprintf(
+        stderr,
+        "netload: %zu connections need more descriptors than the hard limit allows (ulimit -Hn)\n",
+        connections);
     return 1;
   }
   try {
     netload::LoadRun run(reactor::Loop::forThisThread(), options);
     const netload::Result result = run.run();
-    const std::string line = options.json ? netload::formatJson(result) : netload::formatKeyValues(result);
+    const std::string line =
+        options.json ? netload::formatJson(result) : netload::formatKeyValues(result);
     std::printf("%s\n", line.c_str());
+    if (const std::optional<std::string> failure = netload::failureOf(result)) {
+      std::fflush(stdout);
+      std::fprintf(stderr, "netload: the run failed: %s\n", failure->c_str());
+      return 1;
+    }
   } catch (const netload::RunFailure& failure) {
     std::fprintf(stderr, "netload: %s\n", failure.what());
     return 1;

@@ -14,7 +14,8 @@ std::optional<double> field(const Fields& netload, std::string_view name) {
 
 // numerator / denominator, when both are there and above zero. A server CPU time of zero is below
 // the kernel's accounting tick (10 ms), not free: no value is better than a wrong one.
-std::optional<double> perUnit(std::optional<double> numerator, std::optional<double> denominator, double scale) {
+std::optional<double> perUnit(std::optional<double> numerator, std::optional<double> denominator,
+                              double scale) {
   if (!numerator || !denominator || *numerator <= 0 || *denominator <= 0) return std::nullopt;
   return *numerator * scale / *denominator;
 }
@@ -22,9 +23,11 @@ std::optional<double> perUnit(std::optional<double> numerator, std::optional<dou
 Cell pingpong(std::string_view id, int connections, int size, std::string title) {
   return Cell{std::string(id),
               std::move(title),
-              {"--mode", "pingpong", "--connections", std::to_string(connections), "--size", std::to_string(size)},
+              {"--mode", "pingpong", "--connections", std::to_string(connections), "--size",
+               std::to_string(size)},
               true,
-              {size >= 1024 ? Metric::kMibPerSecond : Metric::kMessagesPerSecond, Metric::kServerCpuPerMib}};
+              {size >= 1024 ? Metric::kMibPerSecond : Metric::kMessagesPerSecond,
+               Metric::kServerCpuPerMib}};
 }
 
 }  // namespace
@@ -87,7 +90,8 @@ std::vector<Cell> issueCells(int idleConnections) {
            false,
            {Metric::kRssPerConnection}},
   };
-  Cell wheel = pingpong(kWheel, 100, 16384, "pingpong 100 x 16 KiB, setTimeout(30 s) on every socket");
+  Cell wheel =
+      pingpong(kWheel, 100, 16384, "pingpong 100 x 16 KiB, setTimeout(30 s) on every socket");
   wheel.wheel = true;
   cells.push_back(std::move(wheel));
   return cells;

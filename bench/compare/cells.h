@@ -40,10 +40,11 @@ std::optional<double> metricValue(Metric metric, const Fields& netload);
 struct Cell {
   std::string id;
   std::string title;
-  std::vector<std::string> loadArguments;  // netload's --mode and shape; port, timing and pid come from the runner
-  bool warmsUp;                            // idle has no warm-up: its window is the time connections are held
-  std::vector<Metric> metrics;             // the first is the primary metric
-  bool wheel = false;                      // contenders are ours and ours+timeout instead of the peers
+  std::vector<std::string>
+      loadArguments;  // netload's --mode and shape; port, timing and pid come from the runner
+  bool warmsUp;       // idle has no warm-up: its window is the time connections are held
+  std::vector<Metric> metrics;  // the first is the primary metric
+  bool wheel = false;           // contenders are ours and ours+timeout instead of the peers
 };
 
 inline constexpr std::string_view kPingpong1x16k = "pingpong-1x16k";
@@ -60,7 +61,8 @@ struct CurvePoint {
   int connections;
   std::string_view cellId;
 };
-inline constexpr CurvePoint kThroughputCurve[] = {{1, kPingpong1x16k}, {100, kPingpong100x16k}, {1000, kPingpong1000x16k}};
+inline constexpr CurvePoint kThroughputCurve[] = {
+    {1, kPingpong1x16k}, {100, kPingpong100x16k}, {1000, kPingpong1000x16k}};
 
 // Every cell of issue 4, in report order; the idle cell opens `idleConnections` connections.
 std::vector<Cell> issueCells(int idleConnections);

@@ -14,6 +14,14 @@ std::string formatValue(std::optional<double> value) {
   return text;
 }
 
+std::string formatSpread(std::optional<double> spread) {
+  if (!spread) return "";
+  const double percent = *spread * 100;
+  char text[64];
+  std::snprintf(text, sizeof text, " \u00b1%.*f%%", percent < 1 ? 1 : 0, percent);
+  return text;
+}
+
 std::string formatRatio(std::optional<double> ratio) {
   if (!ratio) return "-";
   char text[64];

@@ -61,7 +61,11 @@ class Reader {
     while (true) {
       std::string name;
       skipSpace();
-      if (!string(&name) || !expect(':') || !value(key.empty() ? name : key + "." + name)) return false;
+      if (!string(&name) || !expect(':')) return false;
+      std::string path = key;
+      if (!path.empty()) path += '.';
+      path += name;
+      if (!value(path)) return false;
       skipSpace();
       if (peek() == '}') return ++at_, true;
       if (!expect(',')) return false;
@@ -98,7 +102,8 @@ class Reader {
     const std::string digits(text_.substr(at_, text_.find_first_of(",}] \t\r\n", at_) - at_));
     char* end = nullptr;
     const double parsed = std::strtod(digits.c_str(), &end);
-    if (digits.empty() || end != digits.c_str() + digits.size()) return fail("bad number '" + digits + "'");
+    if (digits.empty() || end != digits.c_str() + digits.size())
+      return fail("bad number '" + digits + "'");
     at_ += digits.size();
     if (!key.empty()) fields_[key] = parsed;
     return true;

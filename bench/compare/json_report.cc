@@ -35,7 +35,8 @@ void writeSettings(std::ostream& out, const Run& run) {
   writeNumber(out, s.warmupSeconds);
   out << ", \"idle_hold_s\": ";
   writeNumber(out, s.idleHoldSeconds);
-  out << ", \"server_cpu\": " << s.serverCpu << ", \"load_cpu\": " << s.loadCpu << ", \"pinning\": ";
+  out << ", \"server_cpu\": " << s.serverCpu << ", \"load_cpu\": " << s.loadCpu
+      << ", \"pinning\": ";
   writeJsonString(out, run.pinning);
   out << ", \"netload\": ";
   writeJsonString(out, s.netload);
@@ -77,7 +78,8 @@ void writeSample(std::ostream& out, const Sample& sample) {
   out << "}";
 }
 
-void writeCell(std::ostream& out, const Run& run, const Cell& cell, const std::vector<Server>& contenders) {
+void writeCell(std::ostream& out, const Run& run, const Cell& cell,
+               const std::vector<Server>& contenders) {
   out << "    {\"id\": ";
   writeJsonString(out, cell.id);
   out << ", \"title\": ";
@@ -100,6 +102,13 @@ void writeCell(std::ostream& out, const Run& run, const Cell& cell, const std::v
       writeJsonString(out, describe(cell.metrics[m]).jsonName);
       out << ": ";
       writeNumber(out, run.results.median(cell.id, server.name, cell.metrics[m]));
+    }
+    out << "}, \"spreads\": {";
+    for (std::size_t m = 0; m < cell.metrics.size(); ++m) {
+      out << (m > 0 ? ", " : "");
+      writeJsonString(out, describe(cell.metrics[m]).jsonName);
+      out << ": ";
+      writeNumber(out, run.results.spread(cell.id, server.name, cell.metrics[m]));
     }
     out << "},\n         \"rounds\": [";
     const std::vector<Sample>& samples = run.results.samples(cell.id, server.name);

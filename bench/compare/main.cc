@@ -10,8 +10,8 @@
 #include <fstream>
 #include <iostream>
 
-#include "bench/compare/markdown_report.h"
 #include "bench/compare/json_report.h"
+#include "bench/compare/markdown_report.h"
 #include "bench/compare/options.h"
 #include "bench/compare/run.h"
 #include "bench/compare/runner.h"
@@ -33,13 +33,15 @@ std::string placeOnCores(RunSettings& settings) {
       CPU_ISSET(kLoadCore, &allowed)) {
     settings.serverCpu = kServerCore;
     settings.loadCpu = kLoadCore;
-    return "Server pinned to core " + std::to_string(kServerCore) + ", netload to core " + std::to_string(kLoadCore);
+    return "Server pinned to core " + std::to_string(kServerCore) + ", netload to core " +
+           std::to_string(kLoadCore);
   }
   return "Not pinned: cores " + std::to_string(kServerCore) + " and " + std::to_string(kLoadCore) +
          " are not both available to this process, so server and netload share cores";
 }
 
-bool writeFile(const std::filesystem::path& path, void (*write)(std::ostream&, const Run&), const Run& run) {
+bool writeFile(const std::filesystem::path& path, void (*write)(std::ostream&, const Run&),
+               const Run& run) {
   std::ofstream out(path);
   write(out, run);
   out.close();
@@ -52,7 +54,8 @@ bool everyCellMeasured(const Run& run) {
   for (const Cell& cell : run.cells) {
     for (const Server& server : contendersOf(cell, run.peers, run.oursWithTimeout)) {
       const auto& samples = run.results.samples(cell.id, server.name);
-      if (std::none_of(samples.begin(), samples.end(), [](const Sample& s) { return s.ok; })) return false;
+      if (std::none_of(samples.begin(), samples.end(), [](const Sample& s) { return s.ok; }))
+        return false;
     }
   }
   return true;
@@ -73,17 +76,20 @@ int main(int argc, char** argv) {
   run.settings.netload = options.netload;
   run.pinning = placeOnCores(run.settings);
   if (access(options.netload.c_str(), X_OK) != 0) {
-    std::cerr << "bench-compare: the load generator " << options.netload << " is not built (make builds it)\n";
+    std::cerr << "bench-compare: the load generator " << options.netload
+              << " is not built (make builds it)\n";
     return 1;
   }
 
   const ServerLocations where{options.binDirectory, options.nodeScript};
   for (Server& server : knownPeers(where)) {
-    if (std::find(options.peers.begin(), options.peers.end(), server.name) == options.peers.end()) continue;
+    if (std::find(options.peers.begin(), options.peers.end(), server.name) == options.peers.end())
+      continue;
     if (server.unavailable.empty()) {
       run.peers.push_back(std::move(server));
     } else {
-      std::cout << "bench-compare: skipping " << server.name << ": " << server.unavailable << std::endl;
+      std::cout << "bench-compare: skipping " << server.name << ": " << server.unavailable
+                << std::endl;
       run.skipped.push_back(std::move(server));
     }
   }
@@ -97,13 +103,14 @@ int main(int argc, char** argv) {
   std::error_code error;
   std::filesystem::create_directories(options.outDirectory, error);
   if (error) {
-    std::cerr << "bench-compare: cannot create " << options.outDirectory << ": " << error.message() << "\n";
+    std::cerr << "bench-compare: cannot create " << options.outDirectory << ": " << error.message()
+              << "\n";
     return 1;
   }
 
   std::cout << "bench-compare: " << run.cells.size() << " cells, " << run.peers.size()
-            << (run.peers.size() == 1 ? " server, " : " servers, ")
-            << run.settings.rounds << (run.settings.rounds == 1 ? " round. " : " rounds. ") << run.pinning << "."
+            << (run.peers.size() == 1 ? " server, " : " servers, ") << run.settings.rounds
+            << (run.settings.rounds == 1 ? " round. " : " rounds. ") << run.pinning << "."
             << std::endl;
   run.results = runComparison(run.cells, run.peers, run.oursWithTimeout, run.settings, std::cout);
   run.targets = evaluateTargets(run.cells, run.results);
@@ -113,10 +120,12 @@ int main(int argc, char** argv) {
   written = writeFile(out / "results.json", writeJsonReport, run) && written;
   std::cout << "\n";
   writeMarkdownReport(std::cout, run);
-  std::cout << "\nwrote " << (out / "results.md").string() << " and " << (out / "results.json").string() << "\n"
+  std::cout << "\nwrote " << (out / "results.md").string() << " and "
+            << (out / "results.json").string() << "\n"
             << drawThroughputChart(run, options.outDirectory) << std::endl;
   if (!everyCellMeasured(run)) {
-    std::cerr << "bench-compare: some server has no successful measurement in some cell (see above)\n";
+    std::cerr
+        << "bench-compare: some server has no successful measurement in some cell (see above)\n";
     return 1;
   }
   return written ? 0 : 1;

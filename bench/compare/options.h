@@ -1,4 +1,4 @@
-// bench-compare's command line. Defaults fit the whole run in about two minutes on a two-core
+// bench-compare's command line. Defaults fit the whole run in about four minutes on a two-core
 // machine; --quick shrinks everything for tests, and explicit --rounds, --duration or --warmup
 // win over --quick whatever their order. Bad arguments end the program with status 2 and a
 // message naming the flag.

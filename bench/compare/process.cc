@@ -23,7 +23,8 @@ namespace {
 
 // Milliseconds left until `deadline` for poll(), never negative.
 int millisecondsUntil(Clock::time_point deadline) {
-  const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
+  const auto left =
+      std::chrono::duration_cast<std::chrono::milliseconds>(deadline - Clock::now()).count();
   return left > 0 ? static_cast<int>(left) : 0;
 }
 
@@ -60,7 +61,8 @@ std::string findInPath(const std::string& name) {
   while (!directories.empty()) {
     const std::size_t colon = directories.find(':');
     std::string_view directory = directories.substr(0, colon);
-    directories = colon == std::string_view::npos ? std::string_view{} : directories.substr(colon + 1);
+    directories =
+        colon == std::string_view::npos ? std::string_view{} : directories.substr(colon + 1);
     std::string candidate = std::string(directory.empty() ? "." : directory) + "/" + name;
     if (access(candidate.c_str(), X_OK) == 0) return candidate;
   }
@@ -70,6 +72,7 @@ std::string findInPath(const std::string& name) {
 Process::Process(const std::vector<std::string>& argv, int cpu) {
   std::vector<std::string> storage = argv;
   std::vector<char*> pointers;
+  pointers.reserve(storage.size() + 1);
   for (auto& arg : storage) pointers.push_back(arg.data());
   pointers.push_back(nullptr);
 
@@ -118,8 +121,10 @@ std::optional<std::string> Process::nextLine(Clock::time_point deadline) {
 std::vector<std::string> Process::remainingLines(Clock::time_point deadline) {
   while (readSome(deadline)) {
   }
-  std::vector<std::string> rest(lines_.begin() + static_cast<std::ptrdiff_t>(returned_), lines_.end());
-  if (endOfOutput_ && !pending_.empty()) rest.push_back(std::exchange(pending_, {}));  // no final newline
+  std::vector<std::string> rest(lines_.begin() + static_cast<std::ptrdiff_t>(returned_),
+                                lines_.end());
+  if (endOfOutput_ && !pending_.empty())
+    rest.push_back(std::exchange(pending_, {}));  // no final newline
   returned_ = lines_.size();
   return rest;
 }

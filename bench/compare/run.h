@@ -16,11 +16,11 @@ namespace compare {
 
 struct Run {
   RunSettings settings;
-  std::string pinning;            // how server and netload were placed on cores, in words
+  std::string pinning;  // how server and netload were placed on cores, in words
   std::vector<Cell> cells;
-  std::vector<Server> peers;      // the servers that ran, in column order; "ours" first when it ran
-  Server oursWithTimeout;         // the wheel cell's second contender
-  std::vector<Server> skipped;    // asked for but not runnable here; `unavailable` says why
+  std::vector<Server> peers;    // the servers that ran, in column order; "ours" first when it ran
+  Server oursWithTimeout;       // the wheel cell's second contender
+  std::vector<Server> skipped;  // asked for but not runnable here; `unavailable` says why
   Results results;
   std::vector<TargetResult> targets;
 };

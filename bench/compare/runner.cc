@@ -14,9 +14,9 @@ namespace {
 
 using namespace std::chrono_literals;
 
-constexpr auto kStartupTimeout = 10s;       // Node's first start on a busy machine takes a while
-constexpr auto kStopGrace = 3s;             // after SIGTERM, before SIGKILL
-constexpr auto kNetloadExtraTime = 30s;     // beyond warm-up and window: connecting and closing
+constexpr auto kStartupTimeout = 10s;    // Node's first start on a busy machine takes a while
+constexpr auto kStopGrace = 3s;          // after SIGTERM, before SIGKILL
+constexpr auto kNetloadExtraTime = 30s;  // beyond warm-up and window: connecting and closing
 constexpr std::string_view kListeningOn = "listening on ";
 
 struct Endpoint {
@@ -31,7 +31,8 @@ std::optional<Endpoint> endpointFrom(const std::string& line) {
   const std::size_t colon = address.rfind(':');
   if (colon == std::string::npos || colon + 1 == address.size()) return std::nullopt;
   std::string host = address.substr(0, colon);
-  if (host.size() > 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  if (host.size() > 2 && host.front() == '[' && host.back() == ']')
+    host = host.substr(1, host.size() - 2);
   return Endpoint{host, address.substr(colon + 1)};
 }
 
@@ -41,8 +42,9 @@ std::vector<std::string> netloadCommand(const Cell& cell, const Endpoint& server
   argv.insert(argv.end(), cell.loadArguments.begin(), cell.loadArguments.end());
   const double duration = cell.warmsUp ? settings.durationSeconds : settings.idleHoldSeconds;
   const double warmup = cell.warmsUp ? settings.warmupSeconds : 0;
-  argv.insert(argv.end(), {"--duration", formatArgument(duration), "--warmup", formatArgument(warmup), "--server-pid",
-                           std::to_string(serverPid), "--json", "--quiet"});
+  argv.insert(argv.end(),
+              {"--duration", formatArgument(duration), "--warmup", formatArgument(warmup),
+               "--server-pid", std::to_string(serverPid), "--json", "--quiet"});
   return argv;
 }
 
@@ -58,7 +60,9 @@ void readNetloadResult(Process& netload, Clock::time_point deadline, Sample& sam
     sample.error = "netload " + describeWaitStatus(*status);
     return;
   }
-  std::erase_if(lines, [](const std::string& line) { return line.find_first_not_of(" \t\r") == std::string::npos; });
+  std::erase_if(lines, [](const std::string& line) {
+    return line.find_first_not_of(" \t\r") == std::string::npos;
+  });
   if (lines.empty()) {
     sample.error = "netload printed no result";
     return;
@@ -92,10 +96,13 @@ Sample measure(const Cell& cell, const Server& server, const RunSettings& settin
       sample.error = first ? "server's first line is not 'listening on HOST:PORT': " + *first
                            : "server did not print 'listening on HOST:PORT'";
     } else {
-      const auto seconds = settings.warmupSeconds + settings.durationSeconds + settings.idleHoldSeconds;
-      const auto deadline = Clock::now() + kNetloadExtraTime +
-                            std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
-      Process netload(netloadCommand(cell, *endpoint, serverProcess.pid(), settings), settings.loadCpu);
+      const auto seconds =
+          settings.warmupSeconds + settings.durationSeconds + settings.idleHoldSeconds;
+      const auto deadline =
+          Clock::now() + kNetloadExtraTime +
+          std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(seconds));
+      Process netload(netloadCommand(cell, *endpoint, serverProcess.pid(), settings),
+                      settings.loadCpu);
       readNetloadResult(netload, deadline, sample);
     }
     sample.serverKilled = !serverProcess.stop(kStopGrace);
@@ -106,10 +113,10 @@ Sample measure(const Cell& cell, const Server& server, const RunSettings& settin
   return sample;
 }
 
-void reportSample(std::ostream& progress, int round, int rounds, const Cell& cell, const Server& server,
-                  const Sample& sample) {
-  progress << "round " << round + 1 << "/" << rounds << "  " << std::left << std::setw(28) << cell.id << std::setw(14)
-           << server.name << std::right;
+void reportSample(std::ostream& progress, int round, int rounds, const Cell& cell,
+                  const Server& server, const Sample& sample) {
+  progress << "round " << round + 1 << "/" << rounds << "  " << std::left << std::setw(28)
+           << cell.id << std::setw(14) << server.name << std::right;
   if (sample.ok) {
     const Metric primary = cell.metrics.front();
     progress << formatValue(metricValue(primary, sample.fields)) << " " << describe(primary).label;
@@ -124,21 +131,26 @@ void reportSample(std::ostream& progress, int round, int rounds, const Cell& cel
 
 }  // namespace
 
-std::vector<Server> contendersOf(const Cell& cell, const std::vector<Server>& peers, const Server& oursWithTimeout) {
+std::vector<Server> contendersOf(const Cell& cell, const std::vector<Server>& peers,
+                                 const Server& oursWithTimeout) {
   if (!cell.wheel) return peers;
-  const auto ours = std::find_if(peers.begin(), peers.end(), [](const Server& s) { return s.name == "ours"; });
+  const auto ours =
+      std::find_if(peers.begin(), peers.end(), [](const Server& s) { return s.name == "ours"; });
   if (ours == peers.end()) return {};
   return {*ours, oursWithTimeout};
 }
 
-Results runComparison(const std::vector<Cell>& cells, const std::vector<Server>& peers, const Server& oursWithTimeout,
-                      const RunSettings& settings, std::ostream& progress) {
+Results runComparison(const std::vector<Cell>& cells, const std::vector<Server>& peers,
+                      const Server& oursWithTimeout, const RunSettings& settings,
+                      std::ostream& progress) {
   Results results;
   for (int round = 0; round < settings.rounds; ++round) {
     for (std::size_t c = 0; c < cells.size(); ++c) {
       std::vector<Server> order = contendersOf(cells[c], peers, oursWithTimeout);
       if (order.empty()) continue;
-      std::rotate(order.begin(), order.begin() + static_cast<std::ptrdiff_t>((round + c) % order.size()), order.end());
+      std::rotate(order.begin(),
+                  order.begin() + static_cast<std::ptrdiff_t>((round + c) % order.size()),
+                  order.end());
       for (const Server& server : order) {
         Sample sample = measure(cells[c], server, settings, round);
         reportSample(progress, round, settings.rounds, cells[c], server, sample);

@@ -33,11 +33,13 @@ struct RunSettings {
 
 // The servers that take part in `cell`: the peers, or for the wheel cell ours without and with
 // the idle timeout (none when ours is not among the peers).
-std::vector<Server> contendersOf(const Cell& cell, const std::vector<Server>& peers, const Server& oursWithTimeout);
+std::vector<Server> contendersOf(const Cell& cell, const std::vector<Server>& peers,
+                                 const Server& oursWithTimeout);
 
 // Runs `settings.rounds` rounds of every cell and returns every sample; one line per measurement
 // goes to `progress` as it completes.
-Results runComparison(const std::vector<Cell>& cells, const std::vector<Server>& peers, const Server& oursWithTimeout,
-                      const RunSettings& settings, std::ostream& progress);
+Results runComparison(const std::vector<Cell>& cells, const std::vector<Server>& peers,
+                      const Server& oursWithTimeout, const RunSettings& settings,
+                      std::ostream& progress);
 
 }  // namespace compare

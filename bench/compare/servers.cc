@@ -8,9 +8,11 @@ namespace compare {
 
 namespace {
 
-Server builtProgram(std::string name, std::string title, const std::string& path, const std::string& howToBuild) {
+Server builtProgram(std::string name, std::string title, const std::string& path,
+                    const std::string& howToBuild) {
   Server server{std::move(name), std::move(title), {path}, {}};
-  if (access(path.c_str(), X_OK) != 0) server.unavailable = path + " is not built (" + howToBuild + ")";
+  if (access(path.c_str(), X_OK) != 0)
+    server.unavailable = path + " is not built (" + howToBuild + ")";
   return server;
 }
 
@@ -20,7 +22,8 @@ Server nodePeer(const std::string& script) {
   if (node.empty()) {
     server.unavailable = "node is not installed (make bench-deps installs it)";
   } else if (access(script.c_str(), R_OK) != 0) {
-    server.unavailable = script + " not found (run from the repository's root, or pass --node-script)";
+    server.unavailable =
+        script + " not found (run from the repository's root, or pass --node-script)";
   }
   return server;
 }
@@ -39,7 +42,8 @@ std::vector<Server> knownPeers(const ServerLocations& where) {
 }
 
 Server oursWithIdleTimeout(const ServerLocations& where) {
-  Server server = builtProgram("ours+timeout", "ours, setTimeout(30 s)", where.binDirectory + "/echo-server", "make");
+  Server server = builtProgram("ours+timeout", "ours, setTimeout(30 s)",
+                               where.binDirectory + "/echo-server", "make");
   server.argv.insert(server.argv.end(), {"--idle-timeout", "30000"});
   return server;
 }

@@ -12,10 +12,10 @@
 namespace compare {
 
 struct Server {
-  std::string name;                // short name used on the command line and in results.json
-  std::string title;               // column heading in results.md and the chart's legend
-  std::vector<std::string> argv;   // the program and its fixed arguments
-  std::string unavailable;         // why it cannot run on this machine; empty when it can
+  std::string name;               // short name used on the command line and in results.json
+  std::string title;              // column heading in results.md and the chart's legend
+  std::vector<std::string> argv;  // the program and its fixed arguments
+  std::string unavailable;        // why it cannot run on this machine; empty when it can
 };
 
 struct ServerLocations {

@@ -16,25 +16,34 @@ constexpr double kIdleBytesPerConnection = 256;
 constexpr double kWheelShareOfPlain = 0.98;
 
 // "+6.06", "-1.20"
-std::string formatSigned(double value) { return (value >= 0 ? "+" : "") + formatValue(value); }
+std::string formatSigned(double value) {
+  return (value >= 0 ? "+" : "") + formatValue(value);
+}
 
-Verdict judge(bool measured, bool met) { return !measured ? Verdict::kNotMeasured : met ? Verdict::kMet : Verdict::kNotMet; }
+Verdict judge(bool measured, bool met) {
+  return !measured ? Verdict::kNotMeasured : met ? Verdict::kMet : Verdict::kNotMet;
+}
 
 // "ours 1234 vs raw 1270 MiB/s"
-std::string versus(std::optional<double> ours, const std::string& peer, std::optional<double> theirs, Metric metric) {
-  return "ours " + formatValue(ours) + " vs " + peer + " " + formatValue(theirs) + " " + std::string(describe(metric).label);
+std::string versus(std::optional<double> ours, const std::string& peer,
+                   std::optional<double> theirs, Metric metric) {
+  return "ours " + formatValue(ours) + " vs " + peer + " " + formatValue(theirs) + " " +
+         std::string(describe(metric).label);
 }
 
 class Judge {
  public:
-  Judge(const std::vector<Cell>& cells, const Results& results) : cells_(cells), results_(results) {}
+  Judge(const std::vector<Cell>& cells, const Results& results)
+      : cells_(cells), results_(results) {}
 
-  std::optional<double> median(std::string_view cellId, const std::string& server, Metric metric) const {
+  std::optional<double> median(std::string_view cellId, const std::string& server,
+                               Metric metric) const {
     return results_.median(std::string(cellId), server, metric);
   }
 
   // ours >= share x floor, for a higher-is-better metric.
-  TargetResult shareOfFloor(std::string_view cellId, Metric metric, double share, const std::string& target) const {
+  TargetResult shareOfFloor(std::string_view cellId, Metric metric, double share,
+                            const std::string& target) const {
     const auto ours = median(cellId, "ours", metric);
     const auto floor = median(cellId, "raw", metric);
     const auto ratio = advantage(metric, ours, floor);
@@ -47,7 +56,8 @@ class Judge {
     const auto ours = median(kConnectsPerSecond32, "ours", metric);
     const auto floor = median(kConnectsPerSecond32, "raw", metric);
     const std::optional<double> cost = ours && floor ? std::optional(*ours / *floor) : std::nullopt;
-    return {"cps: server CPU per connection within " + formatRatio(kConnectCpuOverFloor) + " of raw epoll's",
+    return {"cps: server CPU per connection within " + formatRatio(kConnectCpuOverFloor) +
+                " of raw epoll's",
             formatRatio(cost) + " (" + versus(ours, "raw", floor, metric) + ")",
             judge(cost.has_value(), cost && *cost <= kConnectCpuOverFloor)};
   }
@@ -59,8 +69,8 @@ class Judge {
     const auto asio = median(kConnectsPerSecond32, "asio", metric);
     const bool measured = ours && libuv && asio;
     return {"cps: server CPU per connection below libuv's and Asio's",
-            "ours " + formatValue(ours) + ", libuv " + formatValue(libuv) + ", Asio " + formatValue(asio) + " " +
-                std::string(describe(metric).label),
+            "ours " + formatValue(ours) + ", libuv " + formatValue(libuv) + ", Asio " +
+                formatValue(asio) + " " + std::string(describe(metric).label),
             judge(measured, measured && *ours < *libuv && *ours < *asio)};
   }
 
@@ -69,15 +79,19 @@ class Judge {
     const auto ours = median(kRequestResponse1x64, "ours", metric);
     const auto floor = median(kRequestResponse1x64, "raw", metric);
     const bool measured = ours && floor;
-    return {"rr 1 x 64 B: p99 latency within " + formatArgument(kP99MicrosecondsOverFloor) + " us of raw epoll's",
-            versus(ours, "raw", floor, metric) + (measured ? " (ours " + formatSigned(*ours - *floor) + " us)" : ""),
+    return {"rr 1 x 64 B: p99 latency within " + formatArgument(kP99MicrosecondsOverFloor) +
+                " us of raw epoll's",
+            versus(ours, "raw", floor, metric) +
+                (measured ? " (ours " + formatSigned(*ours - *floor) + " us)" : ""),
             judge(measured, measured && *ours - *floor <= kP99MicrosecondsOverFloor)};
   }
 
   TargetResult idleMemory() const {
     const auto ours = median(kIdle, "ours", Metric::kRssPerConnection);
-    return {"idle: at most " + formatArgument(kIdleBytesPerConnection) + " bytes of server memory per idle connection",
-            formatValue(ours) + " bytes", judge(ours.has_value(), ours && *ours <= kIdleBytesPerConnection)};
+    return {"idle: at most " + formatArgument(kIdleBytesPerConnection) +
+                " bytes of server memory per idle connection",
+            formatValue(ours) + " bytes",
+            judge(ours.has_value(), ours && *ours <= kIdleBytesPerConnection)};
   }
 
   TargetResult wheelCost() const {
@@ -85,9 +99,10 @@ class Judge {
     const auto with = median(kWheel, "ours+timeout", metric);
     const auto without = median(kWheel, "ours", metric);
     const auto ratio = advantage(metric, with, without);
-    return {"wheel: with setTimeout at least " + formatRatio(kWheelShareOfPlain) + " of without",
-            formatRatio(ratio) + " (" + formatValue(with) + " vs " + formatValue(without) + " MiB/s)",
-            judge(ratio.has_value(), ratio && *ratio >= kWheelShareOfPlain)};
+    return {
+        "wheel: with setTimeout at least " + formatRatio(kWheelShareOfPlain) + " of without",
+        formatRatio(ratio) + " (" + formatValue(with) + " vs " + formatValue(without) + " MiB/s)",
+        judge(ratio.has_value(), ratio && *ratio >= kWheelShareOfPlain)};
   }
 
   // Ahead of `peer` by every peer cell's primary metric.
@@ -98,7 +113,8 @@ class Judge {
     for (const Cell& cell : cells_) {
       if (cell.wheel) continue;
       const Metric metric = cell.metrics.front();
-      const auto ratio = advantage(metric, median(cell.id, "ours", metric), median(cell.id, peer, metric));
+      const auto ratio =
+          advantage(metric, median(cell.id, "ours", metric), median(cell.id, peer, metric));
       if (!ratio) {
         missing += (missing.empty() ? "" : ", ") + cell.id;
         continue;
@@ -136,11 +152,14 @@ std::vector<TargetResult> evaluateTargets(const std::vector<Cell>& cells, const 
   const Judge judge(cells, results);
   return {
       judge.shareOfFloor(kPingpong100x16k, Metric::kMibPerSecond, kPingpong16kShareOfFloor,
-                         "pingpong 100 x 16 KiB: at least " + formatRatio(kPingpong16kShareOfFloor) + " of raw epoll"),
+                         "pingpong 100 x 16 KiB: at least " +
+                             formatRatio(kPingpong16kShareOfFloor) + " of raw epoll"),
       judge.shareOfFloor(kPingpong1000x16k, Metric::kMibPerSecond, kPingpong16kShareOfFloor,
-                         "pingpong 1000 x 16 KiB: at least " + formatRatio(kPingpong16kShareOfFloor) + " of raw epoll"),
+                         "pingpong 1000 x 16 KiB: at least " +
+                             formatRatio(kPingpong16kShareOfFloor) + " of raw epoll"),
       judge.shareOfFloor(kPingpong100x64, Metric::kMessagesPerSecond, kPingpong64ShareOfFloor,
-                         "pingpong 100 x 64 B: at least " + formatRatio(kPingpong64ShareOfFloor) + " of raw epoll"),
+                         "pingpong 100 x 64 B: at least " + formatRatio(kPingpong64ShareOfFloor) +
+                             " of raw epoll"),
       judge.connectCpuNearFloor(),
       judge.connectCpuAheadOfLibraries(),
       judge.p99NearFloor(),

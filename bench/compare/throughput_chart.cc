@@ -36,7 +36,8 @@ const LineStyle& styleOf(const Server& server) {
 }
 
 void writeScript(std::ostream& out, const Run& run, const std::string& picture) {
-  out << "# Pingpong throughput, 16 KiB messages, by connection count: redraw with `gnuplot throughput.gp`.\n"
+  out << "# Pingpong throughput, 16 KiB messages, by connection count: redraw with `gnuplot "
+         "throughput.gp`.\n"
       << "if (strstrt(GPVAL_TERMINALS, \"pngcairo\") > 0) {\n"
       << "  set terminal pngcairo size 960,600 font \"sans,12\" linewidth 1.5\n"
       << "} else {\n"
@@ -62,7 +63,8 @@ void writeScript(std::ostream& out, const Run& run, const std::string& picture) 
   for (const CurvePoint& point : kThroughputCurve) {
     out << point.connections;
     for (const Server& server : run.peers) {
-      const auto median = run.results.median(std::string(point.cellId), server.name, Metric::kMibPerSecond);
+      const auto median =
+          run.results.median(std::string(point.cellId), server.name, Metric::kMibPerSecond);
       out << " " << (median ? formatArgument(*median) : "-");
     }
     out << "\n";
@@ -72,9 +74,9 @@ void writeScript(std::ostream& out, const Run& run, const std::string& picture) 
     const Server& server = run.peers[i];
     const LineStyle& style = styleOf(server);
     out << (i == 0 ? "plot $throughput" : ", \\\n     ''") << " using 1:" << i + 2
-        << " with linespoints pointtype 7 pointsize 1.3 linecolor rgb \"" << style.colour << "\" linewidth "
-        << formatArgument(style.width) << " dashtype " << style.dash << " title \"" << server.title
-        << (server.name == "raw" ? " (floor)" : "") << "\"";
+        << " with linespoints pointtype 7 pointsize 1.3 linecolor rgb \"" << style.colour
+        << "\" linewidth " << formatArgument(style.width) << " dashtype " << style.dash
+        << " title \"" << server.title << (server.name == "raw" ? " (floor)" : "") << "\"";
   }
   out << "\n";
 }
@@ -83,7 +85,8 @@ void writeScript(std::ostream& out, const Run& run, const std::string& picture) 
 bool anyPoint(const Run& run) {
   for (const CurvePoint& point : kThroughputCurve) {
     for (const Server& server : run.peers) {
-      if (run.results.median(std::string(point.cellId), server.name, Metric::kMibPerSecond)) return true;
+      if (run.results.median(std::string(point.cellId), server.name, Metric::kMibPerSecond))
+        return true;
     }
   }
   return false;
@@ -93,7 +96,8 @@ bool anyPoint(const Run& run) {
 
 std::string drawThroughputChart(const Run& run, const std::string& directory) {
   const std::string gnuplot = findInPath("gnuplot");
-  if (gnuplot.empty()) return "chart skipped: gnuplot is not installed (make bench-deps installs it)";
+  if (gnuplot.empty())
+    return "chart skipped: gnuplot is not installed (make bench-deps installs it)";
   if (!anyPoint(run)) return "chart skipped: no pingpong 16 KiB cell has a successful measurement";
   const std::string script = directory + "/throughput.gp";
   const std::string picture = directory + "/throughput.png";
@@ -107,7 +111,8 @@ std::string drawThroughputChart(const Run& run, const std::string& directory) {
   Process process({gnuplot, "-e", "cd '" + directory + "'", "throughput.gp"}, -1);
   const auto status = process.waitForExit(Clock::now() + kGnuplotTimeout);
   if (!status) return "chart failed: gnuplot did not finish within 20 s";
-  if (*status != 0) return "chart failed: gnuplot " + describeWaitStatus(*status) + " (its message is above)";
+  if (*status != 0)
+    return "chart failed: gnuplot " + describeWaitStatus(*status) + " (its message is above)";
   return "wrote " + picture;
 }
 

@@ -47,8 +47,11 @@ class Session : public std::enable_shared_from_this<Session> {
     socket_.async_read_some(asio::buffer(buffer_),
                             [self = shared_from_this()](std::error_code ec, std::size_t n) {
                               if (ec) return;  // end of stream or error: the session ends
-                              if (discard) self->read();
-                              else self->write(n);
+                              if (discard) {
+                                self->read();
+                              } else {
+                                self->write(n);
+                              }
                             });
   }
 
@@ -91,7 +94,8 @@ class Server {
 
 int main(int argc, char** argv) {
   peer_args args;
-  const int status = peer_parse_args(argc, argv, "asio_echo", "Standalone Asio echo server on 127.0.0.1.", &args);
+  const int status =
+      peer_parse_args(argc, argv, "asio_echo", "Standalone Asio echo server on 127.0.0.1.", &args);
   if (status >= 0) return status;
   const int port = args.port;
   discard = args.discard != 0;

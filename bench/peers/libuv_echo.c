@@ -29,42 +29,42 @@ struct pending_write {
   char data[]; /* the bytes uv_try_write() could not send */
 };
 
-static uv_loop_t *loop;
+static uv_loop_t* loop;
 static uv_tcp_t server;
 static uv_signal_t sigint_watcher, sigterm_watcher;
 static int discard;
 static char read_buffer[READ_SIZE];
 
-static void fail(const char *what, int err) {
+static void fail(const char* what, int err) {
   fprintf(stderr, "%s: %s\n", what, uv_strerror(err));
   exit(1);
 }
 
-static void on_alloc(uv_handle_t *handle, size_t suggested, uv_buf_t *buf) {
+static void on_alloc(uv_handle_t* handle, size_t suggested, uv_buf_t* buf) {
   (void)handle;
   (void)suggested;
   *buf = uv_buf_init(read_buffer, sizeof read_buffer);
 }
 
-static void on_close(uv_handle_t *handle) {
-  if (handle != (uv_handle_t *)&server) free(handle);
+static void on_close(uv_handle_t* handle) {
+  if (handle != (uv_handle_t*)&server) free(handle);
 }
 
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf);
+static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf);
 
-static void on_write_done(uv_write_t *req, int status) {
-  uv_stream_t *stream = req->handle;
+static void on_write_done(uv_write_t* req, int status) {
+  uv_stream_t* stream = req->handle;
   free(req); /* req is the first member of its struct pending_write */
   if (status < 0) {
-    if (!uv_is_closing((uv_handle_t *)stream)) uv_close((uv_handle_t *)stream, on_close);
+    if (!uv_is_closing((uv_handle_t*)stream)) uv_close((uv_handle_t*)stream, on_close);
     return;
   }
   uv_read_start(stream, on_alloc, on_read);
 }
 
-static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
+static void on_read(uv_stream_t* stream, ssize_t nread, const uv_buf_t* buf) {
   if (nread < 0) { /* UV_EOF or an error such as UV_ECONNRESET */
-    uv_close((uv_handle_t *)stream, on_close);
+    uv_close((uv_handle_t*)stream, on_close);
     return;
   }
   if (nread == 0 || discard) return; /* 0: EAGAIN, nothing to do */
@@ -73,58 +73,59 @@ static void on_read(uv_stream_t *stream, ssize_t nread, const uv_buf_t *buf) {
   int written = uv_try_write(stream, &out, 1);
   if (written == UV_EAGAIN) written = 0;
   if (written < 0) {
-    uv_close((uv_handle_t *)stream, on_close);
+    uv_close((uv_handle_t*)stream, on_close);
     return;
   }
   if (written == nread) return;
 
   size_t rest = (size_t)nread - (size_t)written;
-  struct pending_write *w = malloc(sizeof *w + rest);
+  struct pending_write* w = malloc(sizeof *w + rest);
   if (!w) fail("malloc", UV_ENOMEM);
   memcpy(w->data, buf->base + written, rest);
   uv_buf_t remainder = uv_buf_init(w->data, (unsigned)rest);
   int err = uv_write(&w->req, stream, &remainder, 1, on_write_done);
   if (err < 0) {
     free(w);
-    uv_close((uv_handle_t *)stream, on_close);
+    uv_close((uv_handle_t*)stream, on_close);
     return;
   }
   uv_read_stop(stream);
 }
 
-static void on_connection(uv_stream_t *listener, int status) {
+static void on_connection(uv_stream_t* listener, int status) {
   if (status < 0) {
     fprintf(stderr, "connection: %s\n", uv_strerror(status));
     return;
   }
-  uv_tcp_t *client = malloc(sizeof *client);
+  uv_tcp_t* client = malloc(sizeof *client);
   if (!client) fail("malloc", UV_ENOMEM);
   uv_tcp_init(loop, client);
-  if (uv_accept(listener, (uv_stream_t *)client) != 0) {
-    uv_close((uv_handle_t *)client, on_close);
+  if (uv_accept(listener, (uv_stream_t*)client) != 0) {
+    uv_close((uv_handle_t*)client, on_close);
     return;
   }
   uv_tcp_nodelay(client, 1);
-  uv_read_start((uv_stream_t *)client, on_alloc, on_read);
+  uv_read_start((uv_stream_t*)client, on_alloc, on_read);
 }
 
-static void close_any(uv_handle_t *handle, void *arg) {
+static void close_any(uv_handle_t* handle, void* arg) {
   (void)arg;
   if (!uv_is_closing(handle)) uv_close(handle, on_close);
 }
 
-static void on_signal(uv_signal_t *watcher, int signum) {
+static void on_signal(uv_signal_t* watcher, int signum) {
   (void)watcher;
   (void)signum;
-  uv_close((uv_handle_t *)&sigint_watcher, NULL);
-  uv_close((uv_handle_t *)&sigterm_watcher, NULL);
-  uv_close((uv_handle_t *)&server, on_close);
+  uv_close((uv_handle_t*)&sigint_watcher, NULL);
+  uv_close((uv_handle_t*)&sigterm_watcher, NULL);
+  uv_close((uv_handle_t*)&server, on_close);
   uv_walk(loop, close_any, NULL); /* every connection; the loop then runs out of handles */
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   struct peer_args args;
-  const int status = peer_parse_args(argc, argv, "libuv_echo", "libuv echo server on 127.0.0.1.", &args);
+  const int status =
+      peer_parse_args(argc, argv, "libuv_echo", "libuv echo server on 127.0.0.1.", &args);
   if (status >= 0) return status;
   const int port = args.port;
   discard = args.discard;
@@ -133,11 +134,11 @@ int main(int argc, char **argv) {
   uv_tcp_init(loop, &server);
   struct sockaddr_in addr;
   uv_ip4_addr("127.0.0.1", port, &addr);
-  int err = uv_tcp_bind(&server, (const struct sockaddr *)&addr, 0);
-  if (err == 0) err = uv_listen((uv_stream_t *)&server, SOMAXCONN, on_connection);
+  int err = uv_tcp_bind(&server, (const struct sockaddr*)&addr, 0);
+  if (err == 0) err = uv_listen((uv_stream_t*)&server, SOMAXCONN, on_connection);
   if (err != 0) fail("listen", err);
   int len = sizeof addr;
-  uv_tcp_getsockname(&server, (struct sockaddr *)&addr, &len);
+  uv_tcp_getsockname(&server, (struct sockaddr*)&addr, &len);
   printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
   fflush(stdout);
 

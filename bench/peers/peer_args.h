@@ -12,7 +12,7 @@ struct peer_args {
   int discard;
 };
 
-static void peer_usage(FILE *out, const char *name, const char *description) {
+static void peer_usage(FILE* out, const char* name, const char* description) {
   fprintf(out,
           "usage: %s [--port N] [--mode echo|discard]\n"
           "  %s\n"
@@ -22,15 +22,15 @@ static void peer_usage(FILE *out, const char *name, const char *description) {
 }
 
 /* Fills `args`; returns -1 to go on, or the exit status (0 after --help, 2 on a bad option). */
-static int peer_parse_args(int argc, char **argv, const char *name, const char *description,
-                           struct peer_args *args) {
+static int peer_parse_args(int argc, char** argv, const char* name, const char* description,
+                           struct peer_args* args) {
   args->port = 0;
   args->discard = 0;
   for (int i = 1; i < argc; i++) {
     if (strcmp(argv[i], "--port") == 0 && i + 1 < argc) {
       args->port = atoi(argv[++i]);
     } else if (strcmp(argv[i], "--mode") == 0 && i + 1 < argc) {
-      const char *mode = argv[++i];
+      const char* mode = argv[++i];
       if (strcmp(mode, "echo") == 0) {
         args->discard = 0;
       } else if (strcmp(mode, "discard") == 0) {

@@ -31,14 +31,14 @@ enum { READ_SIZE = 64 * 1024, MAX_EVENTS = 256 };
 
 struct conn {
   int fd;
-  char *pending;      /* bytes read but not yet written back, or NULL */
-  size_t off, len;    /* pending[off, len) is still to be written */
-  struct conn *prev, *next;  /* every open connection, so that exit frees them all */
+  char* pending;            /* bytes read but not yet written back, or NULL */
+  size_t off, len;          /* pending[off, len) is still to be written */
+  struct conn *prev, *next; /* every open connection, so that exit frees them all */
 };
 
 static int epfd;
 static int discard;
-static struct conn *conns;
+static struct conn* conns;
 static volatile sig_atomic_t stopping;
 
 static void on_signal(int sig) {
@@ -46,19 +46,22 @@ static void on_signal(int sig) {
   stopping = 1;
 }
 
-static void die(const char *what) {
+static void die(const char* what) {
   perror(what);
   exit(1);
 }
 
-static void set_interest(struct conn *c, unsigned events) {
+static void set_interest(struct conn* c, unsigned events) {
   struct epoll_event ev = {.events = events, .data.ptr = c};
   if (epoll_ctl(epfd, EPOLL_CTL_MOD, c->fd, &ev) != 0) die("epoll_ctl(MOD)");
 }
 
-static void close_conn(struct conn *c) {
+static void close_conn(struct conn* c) {
   close(c->fd); /* also removes it from the epoll set */
-  if (c->prev) c->prev->next = c->next; else conns = c->next;
+  if (c->prev)
+    c->prev->next = c->next;
+  else
+    conns = c->next;
   if (c->next) c->next->prev = c->prev;
   free(c->pending);
   free(c);
@@ -74,7 +77,7 @@ static void on_accept(int lfd) {
     }
     int one = 1;
     setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof one);
-    struct conn *c = calloc(1, sizeof *c);
+    struct conn* c = calloc(1, sizeof *c);
     if (!c) die("calloc");
     c->fd = fd;
     c->next = conns;
@@ -85,7 +88,7 @@ static void on_accept(int lfd) {
   }
 }
 
-static void on_readable(struct conn *c) {
+static void on_readable(struct conn* c) {
   char buf[READ_SIZE];
   ssize_t n = read(c->fd, buf, sizeof buf);
   if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR)) return;
@@ -112,7 +115,7 @@ static void on_readable(struct conn *c) {
   set_interest(c, EPOLLOUT);
 }
 
-static void on_writable(struct conn *c) {
+static void on_writable(struct conn* c) {
   ssize_t w = write(c->fd, c->pending + c->off, c->len - c->off);
   if (w < 0) {
     if (errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR) close_conn(c);
@@ -125,9 +128,11 @@ static void on_writable(struct conn *c) {
   set_interest(c, EPOLLIN);
 }
 
-int main(int argc, char **argv) {
+int main(int argc, char** argv) {
   struct peer_args args;
-  const int status = peer_parse_args(argc, argv, "raw_epoll_echo", "Level-triggered epoll echo server on 127.0.0.1 (the benchmark's floor).", &args);
+  const int status = peer_parse_args(
+      argc, argv, "raw_epoll_echo",
+      "Level-triggered epoll echo server on 127.0.0.1 (the benchmark's floor).", &args);
   if (status >= 0) return status;
   const int port = args.port;
   discard = args.discard;
@@ -148,12 +153,13 @@ int main(int argc, char **argv) {
   if (lfd < 0) die("socket");
   int one = 1;
   setsockopt(lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-  struct sockaddr_in addr = {.sin_family = AF_INET, .sin_port = htons((unsigned short)port),
+  struct sockaddr_in addr = {.sin_family = AF_INET,
+                             .sin_port = htons((unsigned short)port),
                              .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
-  if (bind(lfd, (struct sockaddr *)&addr, sizeof addr) != 0) die("bind");
+  if (bind(lfd, (struct sockaddr*)&addr, sizeof addr) != 0) die("bind");
   if (listen(lfd, SOMAXCONN) != 0) die("listen");
   socklen_t len = sizeof addr;
-  if (getsockname(lfd, (struct sockaddr *)&addr, &len) != 0) die("getsockname");
+  if (getsockname(lfd, (struct sockaddr*)&addr, &len) != 0) die("getsockname");
   printf("listening on 127.0.0.1:%d\n", ntohs(addr.sin_port));
   fflush(stdout);
 
@@ -170,15 +176,17 @@ int main(int argc, char **argv) {
       die("epoll_pwait");
     }
     for (int i = 0; i < n; i++) {
-      struct conn *c = events[i].data.ptr;
+      struct conn* c = events[i].data.ptr;
       if (!c) {
         on_accept(lfd);
         continue;
       }
       /* EPOLLERR and EPOLLHUP are reported whatever the interest; the read or write that
        * follows sees the error or the end of stream and closes. */
-      if (c->pending) on_writable(c);
-      else on_readable(c);
+      if (c->pending)
+        on_writable(c);
+      else
+        on_readable(c);
     }
   }
 

@@ -40,7 +40,8 @@ std::optional<std::size_t> openDescriptorCount(pid_t pid) {
 std::optional<std::size_t> residentSetBytes(pid_t pid) {
   std::ifstream status(procPath(pid, "status"));
   for (std::string line; std::getline(status, line);) {
-    if (line.starts_with("VmRSS:")) return std::stoull(line.substr(6)) * 1024;  // "VmRSS:   1234 kB"
+    if (line.starts_with("VmRSS:"))
+      return std::stoull(line.substr(6)) * 1024;  // "VmRSS:   1234 kB"
   }
   return std::nullopt;  // no such process, or one without memory of its own (a zombie)
 }

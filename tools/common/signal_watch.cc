@@ -31,7 +31,8 @@ void setDisposition(void (*handler)(int)) {
 
 SignalWatch::SignalWatch(reactor::Loop& loop, std::function<void()> onSignal)
     : loop_(loop), onSignal_(std::move(onSignal)) {
-  if (pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0) throw std::system_error(errno, std::generic_category(), "pipe2");
+  if (pipe2(pipe_, O_CLOEXEC | O_NONBLOCK) != 0)
+    throw std::system_error(errno, std::generic_category(), "pipe2");
   signalPipeWriteEnd = pipe_[1];
   loop_.watch(pipe_[0], *this);
   loop_.setReferenced(pipe_[0], false);

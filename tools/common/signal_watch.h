@@ -1,7 +1,8 @@
 // tools::SignalWatch: SIGINT and SIGTERM as a callback on the loop thread, for the command-line
 // tools. The signal handler only writes one byte to a pipe the loop watches; the watch is
-// unreferenced, so waiting for a signal never keeps the loop alive. After the first signal (or stop()) the default disposition is back, so a
-// second Ctrl-C ends a run that does not stop by itself. One instance per process.
+// unreferenced, so waiting for a signal never keeps the loop alive. After the first signal (or
+// stop()) the default disposition is back, so a second Ctrl-C ends a run that does not stop by
+// itself. One instance per process.
 #pragma once
 
 #include <functional>

@@ -14,14 +14,31 @@
 // The timeout fires after three idle seconds ("客户端超时": the client timed out).
 //
 // Usage: seed_client [port]   (3000 by default)
+#include <cerrno>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <string_view>
 
 #include "net/net.h"
 
-int main(int argc, char** argv) {
-  const int port = argc > 1 ? std::atoi(argv[1]) : 3000;
+namespace {
+
+// [port]: 3000 by default, else a number from 0 to 65535.
+int portArgument(int argc, char** argv) {
+  if (argc < 2) return 3000;
+  char* end = nullptr;
+  errno = 0;
+  const long port = std::strtol(argv[1], &end, 10);
+  if (argc > 2 || *argv[1] < '0' || *argv[1] > '9' || *end != '\0' || errno != 0 || port > 65535) {
+    std::cerr << "usage: seed_client [port]   (port: 0 to 65535, default 3000)" << std::endl;
+    std::exit(2);
+  }
+  return static_cast<int>(port);
+}
+
+int run(int argc, char** argv) {
+  const int port = portArgument(argc, argv);
 
   auto clientSockert = net::Socket::create();
   clientSockert->setTimeout(3000, [&clientSockert] {
@@ -29,9 +46,23 @@ int main(int argc, char** argv) {
     clientSockert->end("end");
   });
 
-  clientSockert->connect(port, "127.0.0.1", [&clientSockert] { clientSockert->write("this is client"); });
-  clientSockert->on("data", [](std::string_view data) { std::cout << "server_data:" << data << std::endl; });
+  clientSockert->connect(port, "127.0.0.1",
+                         [&clientSockert] { clientSockert->write("this is client"); });
+  clientSockert->on(
+      "data", [](std::string_view data) { std::cout << "server_data:" << data << std::endl; });
   clientSockert->on("close", [] { std::cout << "client close" << std::endl; });
 
   reactor::Loop::forThisThread().run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::cerr << "seed_client: " << error.what() << std::endl;
+    return 1;
+  }
 }

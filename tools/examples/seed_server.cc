@@ -10,7 +10,9 @@
 //   server.listen(3000, () => { console.log("server is running"); });
 //
 // Usage: seed_server [port]   (3000 by default)
+#include <cerrno>
 #include <cstdlib>
+#include <exception>
 #include <iostream>
 #include <memory>
 #include <string>
@@ -18,16 +20,44 @@
 
 #include "net/net.h"
 
-int main(int argc, char** argv) {
-  const int port = argc > 1 ? std::atoi(argv[1]) : 3000;
+namespace {
+
+// [port]: 3000 by default, else a number from 0 to 65535.
+int portArgument(int argc, char** argv) {
+  if (argc < 2) return 3000;
+  char* end = nullptr;
+  errno = 0;
+  const long port = std::strtol(argv[1], &end, 10);
+  if (argc > 2 || *argv[1] < '0' || *argv[1] > '9' || *end != '\0' || errno != 0 || port > 65535) {
+    std::cerr << "usage: seed_server [port]   (port: 0 to 65535, default 3000)" << std::endl;
+    std::exit(2);
+  }
+  return static_cast<int>(port);
+}
+
+int run(int argc, char** argv) {
+  const int port = portArgument(argc, argv);
 
   auto server = net::Server::create();
-  server->on("connection", [](std::shared_ptr<net::Socket> socket) {
-    socket->on("data", [](std::string_view res) { std::cout << "client_data:" << res << std::endl; });
+  server->on("connection", [](const std::shared_ptr<net::Socket>& socket) {
+    socket->on("data",
+               [](std::string_view res) { std::cout << "client_data:" << res << std::endl; });
     socket->write("this is server");
     socket->on("close", [] { std::cout << "client is close" << std::endl; });
   });
   server->listen(port, [] { std::cout << "server is running" << std::endl; });
 
   reactor::Loop::forThisThread().run();
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const std::exception& error) {
+    std::cerr << "seed_server: " << error.what() << std::endl;
+    return 1;
+  }
 }

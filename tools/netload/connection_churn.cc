@@ -2,9 +2,13 @@
 
 namespace netload {
 
-ConnectionChurn::ConnectionChurn(reactor::Loop& loop, std::size_t concurrency, net::ConnectOptions target,
-                                 Meter& meter, RunControl& control)
-    : loop_(loop), target_(std::move(target)), meter_(meter), control_(control), slots_(concurrency) {}
+ConnectionChurn::ConnectionChurn(reactor::Loop& loop, std::size_t concurrency,
+                                 net::ConnectOptions target, Meter& meter, RunControl& control)
+    : loop_(loop),
+      target_(std::move(target)),
+      meter_(meter),
+      control_(control),
+      slots_(concurrency) {}
 
 void ConnectionChurn::start() {
   for (Slot& slot : slots_) launch(slot);

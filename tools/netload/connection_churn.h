@@ -22,8 +22,8 @@ namespace netload {
 
 class ConnectionChurn final : public Workload {
  public:
-  ConnectionChurn(reactor::Loop& loop, std::size_t concurrency, net::ConnectOptions target, Meter& meter,
-                  RunControl& control);
+  ConnectionChurn(reactor::Loop& loop, std::size_t concurrency, net::ConnectOptions target,
+                  Meter& meter, RunControl& control);
 
   void start() override;
   void stop() override;

@@ -28,7 +28,8 @@ class LatencyHistogram {
   // when nothing was recorded.
   std::uint64_t quantile(double q) const {
     if (count_ == 0) return 0;
-    const auto rank = std::max<std::uint64_t>(1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_))));
+    const auto rank = std::max<std::uint64_t>(
+        1, static_cast<std::uint64_t>(std::ceil(q * static_cast<double>(count_))));
     std::uint64_t seen = 0;
     for (std::size_t bucket = 0; bucket < kBuckets; ++bucket) {
       seen += counts_[bucket];
@@ -39,8 +40,9 @@ class LatencyHistogram {
 
  private:
   static constexpr unsigned kSubBucketBits = 8;
-  static constexpr std::uint64_t kExact = 1u << kSubBucketBits;  // values below are their own bucket
-  static constexpr std::uint64_t kHalf = kExact / 2;              // buckets per power of two above
+  static constexpr std::uint64_t kExact = 1u
+                                          << kSubBucketBits;  // values below are their own bucket
+  static constexpr std::uint64_t kHalf = kExact / 2;          // buckets per power of two above
   static constexpr std::size_t kBuckets = (64 - kSubBucketBits + 1) * kHalf + kHalf;
 
   // Above kExact, a value 2^e <= v < 2^(e+1) keeps its top kSubBucketBits bits: v >> shift lies

@@ -6,9 +6,9 @@
 #include <cstdio>
 
 #include "net/resolver.h"
+#include "tools/common/process_stats.h"
 #include "tools/netload/connection_churn.h"
 #include "tools/netload/persistent_connections.h"
-#include "tools/common/process_stats.h"
 
 namespace netload {
 
@@ -16,12 +16,16 @@ namespace {
 
 constexpr std::int64_t kProgressIntervalMs = 1000;
 constexpr std::int64_t kSettleSampleMs = 50;
-constexpr int kSettleMaxSamples = 60;              // idle waits at most 3 s for the server to settle
+constexpr int kSettleMaxSamples = 60;  // idle waits at most 3 s for the server to settle
 constexpr std::int64_t kDeadlineSlackMs = 30'000;  // opening, settling and closing, beyond the load
 
-std::int64_t milliseconds(double seconds) { return std::llround(seconds * 1000); }
+std::int64_t milliseconds(double seconds) {
+  return std::llround(seconds * 1000);
+}
 
-std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) { return a > UINT64_MAX - b ? UINT64_MAX : a + b; }
+std::uint64_t saturatingAdd(std::uint64_t a, std::uint64_t b) {
+  return a > UINT64_MAX - b ? UINT64_MAX : a + b;
+}
 
 // Signed, so that a server that gave memory back reports a negative difference, not a huge one.
 std::optional<std::int64_t> residentSetBytes(int pid) {
@@ -30,7 +34,9 @@ std::optional<std::int64_t> residentSetBytes(int pid) {
   return static_cast<std::int64_t>(*bytes);
 }
 
-double microseconds(std::uint64_t nanoseconds) { return static_cast<double>(nanoseconds) / 1000; }
+double microseconds(std::uint64_t nanoseconds) {
+  return static_cast<double>(nanoseconds) / 1000;
+}
 
 }  // namespace
 
@@ -51,7 +57,8 @@ Result LoadRun::run() {
       },
       milliseconds(options_.warmupS + options_.durationS) + kDeadlineSlackMs);
   deadline_.unref();
-  if (isatty(STDERR_FILENO) && !options_.quiet) {
+  progressOnTerminal_ = isatty(STDERR_FILENO) != 0;
+  if ((progressOnTerminal_ && !options_.quiet) || options_.progress) {
     lastProgress_ = snapshot();
     progressTimer_ = loop_.setInterval([this] { showProgress(); }, kProgressIntervalMs);
     progressTimer_.unref();
@@ -59,14 +66,15 @@ Result LoadRun::run() {
   if (options_.path.empty() && net::isIP(options_.host) == 0) {
     // Looked up once, so that cps does not ask the resolver for every connection; each connection
     // still tries the addresses in turn, as Node's client does.
-    net::lookup(loop_, options_.host, 0, [this](net::LookupResult found) {
+    net::lookup(loop_, options_.host, 0, [this](const net::LookupResult& found) {
       if (phase_ == Phase::kDone) return;
       if (!found.errorCode.empty()) {
         abort(net::Error::fromLookup(found.errorCode, options_.host).what());
         return;
       }
       std::vector<std::string> addresses;
-      for (const net::SocketAddress& address : found.addresses) addresses.push_back(address.info().address);
+      for (const net::SocketAddress& address : found.addresses)
+        addresses.push_back(address.info().address);
       startWorkload(std::move(addresses));
     });
   } else {
@@ -84,14 +92,17 @@ void LoadRun::startWorkload(std::vector<std::string> resolved) {
     target.host = options_.host;
     target.port = options_.port;
     if (!resolved.empty()) {
-      target.lookup = [resolved = std::move(resolved)](const std::string&, int, auto done) { done(nullptr, resolved); };
+      target.lookup = [resolved = std::move(resolved)](const std::string&, int, auto done) {
+        done(nullptr, resolved);
+      };
     }
   } else {
     target.path = options_.path;
   }
   RunControl& control = *this;
   if (options_.mode == Mode::kCps) {
-    workload_ = std::make_unique<ConnectionChurn>(loop_, options_.concurrency, target, meter_, control);
+    workload_ =
+        std::make_unique<ConnectionChurn>(loop_, options_.concurrency, target, meter_, control);
   } else {
     workload_ = std::make_unique<PersistentConnections>(loop_, options_, target, meter_, control);
   }
@@ -201,9 +212,13 @@ void LoadRun::connectionError(std::string_view message) {
                static_cast<int>(message.size()), message.data());
 }
 
-void LoadRun::countReached() { finish(); }
+void LoadRun::countReached() {
+  finish();
+}
 
-void LoadRun::allConnectionsLost() { finish(); }
+void LoadRun::allConnectionsLost() {
+  finish();
+}
 
 void LoadRun::abort(std::string reason) {
   failure_ = std::move(reason);
@@ -231,14 +246,22 @@ void LoadRun::showProgress() {
   const double seconds = std::chrono::duration<double>(now.time - lastProgress_.time).count();
   const double bytes = static_cast<double>(now.bytes - lastProgress_.bytes);
   double messages = bytes / static_cast<double>(options_.size);
-  if (options_.mode == Mode::kRr) messages = static_cast<double>(now.roundTrips - lastProgress_.roundTrips);
-  if (options_.mode == Mode::kCps) messages = static_cast<double>(now.connects - lastProgress_.connects);
+  if (options_.mode == Mode::kRr)
+    messages = static_cast<double>(now.roundTrips - lastProgress_.roundTrips);
+  if (options_.mode == Mode::kCps)
+    messages = static_cast<double>(now.connects - lastProgress_.connects);
   std::string open;
-  if (options_.mode != Mode::kCps && workload_) open = std::to_string(workload_->openConnections()) + " open, ";
-  std::fprintf(stderr, "\rnetload %s, %s: %.0f %s/s, %.1f MiB/s, %s%llu errors\033[K", modeName(options_.mode).data(),
-               phaseName().data(), messages / seconds, options_.mode == Mode::kCps ? "conn" : "msg",
-               bytes / (1 << 20) / seconds, open.c_str(), static_cast<unsigned long long>(meter_.errors));
-  progressShown_ = true;
+  if (options_.mode != Mode::kCps && workload_)
+    open = std::to_string(workload_->openConnections()) + " open, ";
+  // On a terminal the line is redrawn in place; elsewhere (--progress in a CI log) one line each.
+  std::fprintf(stderr, "%snetload %s, %s: %.0f %s/s, %.1f MiB/s, %s%llu errors%s",
+               progressOnTerminal_ ? "\r" : "", modeName(options_.mode).data(), phaseName().data(),
+               messages / seconds, options_.mode == Mode::kCps ? "conn" : "msg",
+               bytes / (1 << 20) / seconds, open.c_str(),
+               static_cast<unsigned long long>(meter_.errors),
+               progressOnTerminal_ ? "\033[K" : "\n");
+  if (!progressOnTerminal_) std::fflush(stderr);
+  progressShown_ = progressOnTerminal_;
   lastProgress_ = now;
 }
 
@@ -287,7 +310,8 @@ Result LoadRun::result() const {
       r.connectsRate = false;
       if (rssBefore_ && rssSettled_ && idleOpened_ > 0) {
         r.serverRssBeforeBytes = rssBefore_;
-        r.serverRssPerConnectionBytes = (*rssSettled_ - *rssBefore_) / static_cast<std::int64_t>(idleOpened_);
+        r.serverRssPerConnectionBytes =
+            (*rssSettled_ - *rssBefore_) / static_cast<std::int64_t>(idleOpened_);
       }
       break;
   }

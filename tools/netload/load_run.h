@@ -22,9 +22,9 @@
 #include <vector>
 
 #include "reactor/loop.h"
+#include "tools/common/signal_watch.h"
 #include "tools/netload/options.h"
 #include "tools/netload/report.h"
-#include "tools/common/signal_watch.h"
 #include "tools/netload/workload.h"
 
 namespace netload {
@@ -77,14 +77,15 @@ class LoadRun final : private RunControl {
   std::unique_ptr<Workload> workload_;
   tools::SignalWatch signals_;
   Phase phase_ = Phase::kStarting;
-  reactor::Timeout phaseTimer_;     // the end of warm-up, then of the window
-  reactor::Timeout settleTimer_;    // idle: samples the server while it settles
+  reactor::Timeout phaseTimer_;   // the end of warm-up, then of the window
+  reactor::Timeout settleTimer_;  // idle: samples the server while it settles
   reactor::Timeout progressTimer_;
   reactor::Timeout deadline_;
   std::optional<Snapshot> windowStart_;
   std::optional<Snapshot> windowEnd_;
   Snapshot lastProgress_;
   bool progressShown_ = false;
+  bool progressOnTerminal_ = false;  // stderr is a terminal: the line is redrawn in place
   bool errorShown_ = false;
   std::optional<std::string> failure_;
   // idle with --server-pid: the server before the first connection, and once all are open.

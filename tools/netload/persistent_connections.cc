@@ -7,12 +7,13 @@ namespace netload {
 namespace {
 
 // stream yields to the loop after about this many bytes, so timers and the other connections run.
-constexpr std::size_t kStreamBytesPerTurn = 256 * 1024;
+constexpr std::size_t kStreamBytesPerTurn = std::size_t{256} << 10;
 
 }  // namespace
 
-PersistentConnections::PersistentConnections(reactor::Loop& loop, const Options& options, net::ConnectOptions target,
-                                             Meter& meter, RunControl& control)
+PersistentConnections::PersistentConnections(reactor::Loop& loop, const Options& options,
+                                             net::ConnectOptions target, Meter& meter,
+                                             RunControl& control)
     : loop_(loop),
       mode_(options.mode),
       size_(options.size),
@@ -71,7 +72,8 @@ void PersistentConnections::attachTraffic(Connection& connection) {
         record->awaiting -= data.size();
         if (record->awaiting != 0) return;
         const Clock::time_point now = Clock::now();
-        if (meter_.inWindow) meter_.latency.record(static_cast<std::uint64_t>((now - record->sentAt).count()));
+        if (meter_.inWindow)
+          meter_.latency.record(static_cast<std::uint64_t>((now - record->sentAt).count()));
         if (++meter_.roundTrips >= meter_.countLimit) {
           control_.countReached();
           return;
@@ -82,6 +84,15 @@ void PersistentConnections::attachTraffic(Connection& connection) {
     case Mode::kStream:
       socket->on("drain", [this, record] {
         if (!stopped_) pump(*record);
+      });
+      // stream never reads what comes back: a server that echoes fills both directions' buffers
+      // and then stalls, and the window would measure nothing. Say so at the first byte instead.
+      socket->on("data", [this](std::string_view) {
+        if (stopped_) return;
+        control_.abort(
+            "--mode stream: the server sent data back; stream measures one-way throughput and "
+            "needs a server "
+            "that discards what it receives (echo-server --mode discard)");
       });
       break;
     case Mode::kIdle:

@@ -29,8 +29,8 @@ namespace netload {
 
 class PersistentConnections final : public Workload {
  public:
-  PersistentConnections(reactor::Loop& loop, const Options& options, net::ConnectOptions target, Meter& meter,
-                        RunControl& control);
+  PersistentConnections(reactor::Loop& loop, const Options& options, net::ConnectOptions target,
+                        Meter& meter, RunControl& control);
 
   void start() override;
   void stop() override;

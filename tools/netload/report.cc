@@ -10,11 +10,13 @@ namespace {
 struct Field {
   std::string_view key;
   std::string value;
-  bool text = false;       // a JSON string
-  bool latency = false;    // inside "latency_us" (JSON), suffixed "_us" (key=value)
+  bool text = false;     // a JSON string
+  bool latency = false;  // inside "latency_us" (JSON), suffixed "_us" (key=value)
 };
 
-std::string integer(std::int64_t value) { return std::to_string(value); }
+std::string integer(std::int64_t value) {
+  return std::to_string(value);
+}
 
 std::string decimal(double value, int decimals) {
   char buffer[64];
@@ -22,7 +24,9 @@ std::string decimal(double value, int decimals) {
   return buffer;
 }
 
-double perSecond(double count, double seconds) { return seconds > 0 ? count / seconds : 0; }
+double perSecond(double count, double seconds) {
+  return seconds > 0 ? count / seconds : 0;
+}
 
 // Every field of `result`, in the order of the contract.
 void forEachField(const Result& r, const std::function<void(const Field&)>& emit) {
@@ -37,10 +41,12 @@ void forEachField(const Result& r, const std::function<void(const Field&)>& emit
   }
   if (r.bytes) {
     emit({"bytes", integer(static_cast<std::int64_t>(*r.bytes))});
-    emit({"mib_per_s", decimal(perSecond(static_cast<double>(*r.bytes) / (1 << 20), r.durationS), 1)});
+    emit({"mib_per_s",
+          decimal(perSecond(static_cast<double>(*r.bytes) / (1 << 20), r.durationS), 1)});
   }
   emit({"connects", integer(static_cast<std::int64_t>(r.connects))});
-  if (r.connectsRate) emit({"connects_per_s", decimal(perSecond(static_cast<double>(r.connects), r.durationS), 1)});
+  if (r.connectsRate)
+    emit({"connects_per_s", decimal(perSecond(static_cast<double>(r.connects), r.durationS), 1)});
   emit({"errors", integer(static_cast<std::int64_t>(r.errors))});
   if (r.latency) {
     emit({"p50", decimal(r.latency->p50, 1), false, true});
@@ -73,6 +79,26 @@ std::string formatJson(const Result& result) {
   });
   if (inLatency) line += "}";
   return line + "}";
+}
+
+std::optional<std::string> failureOf(const Result& result) {
+  if (result.errors > 0) {
+    return std::to_string(result.errors) + (result.errors == 1 ? " error" : " errors") +
+           " in the run (connections refused, reset or closed by the server; the first is shown "
+           "above)";
+  }
+  const bool noWork = result.mode == "rr" ? result.messages.value_or(0) == 0
+                      : result.mode == "cps" || result.mode == "idle"
+                          ? result.connects == 0
+                          : result.bytes.value_or(0) == 0;
+  if (noWork) {
+    return "no work was done in the " + decimal(result.durationS, 3) + " s window (" +
+           (result.mode == "idle"  ? std::string("no connection was open")
+            : result.mode == "cps" ? std::string("no connection completed")
+                                   : std::string("nothing came back from the server")) +
+           ")";
+  }
+  return std::nullopt;
 }
 
 std::string formatKeyValues(const Result& result) {

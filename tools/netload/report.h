@@ -33,6 +33,9 @@ struct Result {
 };
 
 std::string formatJson(const Result& result);
+// Why a run whose result was printed still failed (netload then exits 1): errors occurred, or the
+// window saw no work (nothing echoed, no round trip, no connection). Nothing for a good run.
+std::optional<std::string> failureOf(const Result& result);
 std::string formatKeyValues(const Result& result);
 
 }  // namespace netload
