@@ -252,6 +252,9 @@ class Session {
   void connected() {
     if (readerStarted_) return;
     readerStarted_ = true;
+    // The loop cannot see the reading thread: until stdin ends, it stays alive for it, as Node's
+    // process.stdin keeps a program running (a connection with nothing to do does not).
+    stdinOpen_ = reactor::Loop::KeepAlive(loop_);
     std::thread([this] { readStdin(); }).detach();
   }
 
@@ -299,6 +302,7 @@ class Session {
 
   void stdinEnded() {
     stdinEnded_ = true;
+    stdinOpen_.reset();
     if ((arguments_.shutdownOnEof || peerEnded_) && current_) current_->end();
   }
 
@@ -307,6 +311,7 @@ class Session {
   Handoff handoff_;
   std::shared_ptr<net::Socket> current_;
   bool readerStarted_ = false;
+  reactor::Loop::KeepAlive stdinOpen_;
   bool awaitingDrain_ = false;
   bool stdinEnded_ = false;
   bool peerEnded_ = false;  // the current connection's peer has ended its side
