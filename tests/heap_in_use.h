@@ -19,8 +19,11 @@
 #endif
 #endif
 
-#if defined(TESTS_HEAP_FROM_SANITIZER)
+#if defined(TESTS_HEAP_FROM_SANITIZER) && __has_include(<sanitizer/allocator_interface.h>)
 #include <sanitizer/allocator_interface.h>
+#elif defined(TESTS_HEAP_FROM_SANITIZER)
+// GCC's runtimes export it without shipping the header that declares it (clang ships one).
+extern "C" std::size_t __sanitizer_get_current_allocated_bytes();
 #elif defined(__GLIBC__)
 #include <malloc.h>
 #endif

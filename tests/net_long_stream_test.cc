@@ -84,45 +84,52 @@ TEST(LongStreamTest, QueueThatNeverEmptiesHoldsOnlyWhatIsQueued) {
   std::optional<std::size_t> heapAfterWarmUp, residentAfterWarmUp;
   std::size_t heapPeak = 0, residentPeak = 0;
   std::uint64_t iterations = 0, iterationsWhileWriting = 0, emptyWhileWriting = 0;
-  const auto deadline = std::chrono::steady_clock::now() + kTimeLimit;
-  topUp();
-  while (!reader.ended()) {
-    ASSERT_LT(std::chrono::steady_clock::now(), deadline)
-        << reader.received() << " of " << kStreamBytes << " bytes received in time";
-    loop.setImmediate([] {});  // the poll only looks: the reader is not the loop's to wait for
-    loop.runOnce();
-    ++iterations;
-    reader.readOnce(kReadSize);
-    if (written < kStreamBytes) {
-      ++iterationsWhileWriting;
-      if (socket->writableLength() == 0) ++emptyWhileWriting;
-      topUp();
-    }
-
-    if (!heapAfterWarmUp && written >= kWarmUpBytes) {
-      heapAfterWarmUp = heapInUse();
-      residentAfterWarmUp = tools::residentSetBytes();
-    }
-    if (!heapAfterWarmUp) continue;
-    if (const auto heap = heapInUse()) {
-      heapPeak = std::max(heapPeak, *heap);
-      // Stops at the first excess: a queue that keeps what it sent would otherwise hold the gibibyte.
-      ASSERT_LE(*heap, *heapAfterWarmUp + kHeapGrowthLimit)
-          << "heap grew by " << *heap - *heapAfterWarmUp << " bytes over " << (written - kWarmUpBytes) / 1024
-          << " KiB streamed after the warm-up, with " << socket->writableLength() << " bytes queued";
-    }
-#if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
-    // A sanitizer's shadow memory and quarantine make resident memory say nothing about the socket.
-    if (residentAfterWarmUp && iterations % kResidentCheckPeriod == 0) {
-      if (const auto resident = tools::residentSetBytes()) {
-        residentPeak = std::max(residentPeak, *resident);
-        ASSERT_LE(*resident, *residentAfterWarmUp + kResidentGrowthLimit)
-            << "resident memory grew by " << *resident - *residentAfterWarmUp << " bytes over "
-            << (written - kWarmUpBytes) / 1024 << " KiB streamed after the warm-up";
+  // Returns at the first failure; the socket is destroyed after it either way.
+  const auto streamThrough = [&] {
+    const auto deadline = std::chrono::steady_clock::now() + kTimeLimit;
+    topUp();
+    while (!reader.ended()) {
+      ASSERT_LT(std::chrono::steady_clock::now(), deadline)
+          << reader.received() << " of " << kStreamBytes << " bytes received in time";
+      loop.setImmediate([] {});  // the poll only looks: the reader is not the loop's to wait for
+      loop.runOnce();
+      ++iterations;
+      reader.readOnce(kReadSize);
+      if (written < kStreamBytes) {
+        ++iterationsWhileWriting;
+        if (socket->writableLength() == 0) ++emptyWhileWriting;
+        topUp();
       }
+
+      if (!heapAfterWarmUp && written >= kWarmUpBytes) {
+        heapAfterWarmUp = heapInUse();
+        residentAfterWarmUp = tools::residentSetBytes();
+      }
+      if (!heapAfterWarmUp) continue;
+      if (const auto heap = heapInUse()) {
+        heapPeak = std::max(heapPeak, *heap);
+        // Stops at the first excess: a queue that keeps what it sent would otherwise hold the gibibyte.
+        ASSERT_LE(*heap, *heapAfterWarmUp + kHeapGrowthLimit)
+            << "heap grew by " << *heap - *heapAfterWarmUp << " bytes over " << (written - kWarmUpBytes) / 1024
+            << " KiB streamed after the warm-up, with " << socket->writableLength() << " bytes queued";
+      }
+  #if !defined(__SANITIZE_ADDRESS__) && !defined(__SANITIZE_THREAD__)
+      // A sanitizer's shadow memory and quarantine make resident memory say nothing about the socket.
+      if (residentAfterWarmUp && iterations % kResidentCheckPeriod == 0) {
+        if (const auto resident = tools::residentSetBytes()) {
+          residentPeak = std::max(residentPeak, *resident);
+          ASSERT_LE(*resident, *residentAfterWarmUp + kResidentGrowthLimit)
+              << "resident memory grew by " << *resident - *residentAfterWarmUp << " bytes over "
+              << (written - kWarmUpBytes) / 1024 << " KiB streamed after the warm-up";
+        }
+      }
+  #endif
     }
-#endif
-  }
+  };
+  streamThrough();
+  socket->destroy();
+  loop.run();
+  if (HasFatalFailure()) return;
 
   EXPECT_EQ(reader.received(), kStreamBytes);
   EXPECT_FALSE(reader.firstMismatch().has_value())
@@ -140,8 +147,6 @@ TEST(LongStreamTest, QueueThatNeverEmptiesHoldsOnlyWhatIsQueued) {
                    std::to_string(residentPeak > *residentAfterWarmUp ? residentPeak - *residentAfterWarmUp : 0));
   }
   RecordProperty("iterations", std::to_string(iterations));
-  socket->destroy();
-  loop.run();
 }
 
 }  // namespace
