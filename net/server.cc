@@ -325,6 +325,10 @@ void Server::admit(int fd) {
     refuse(fd, "blockList");
     return;
   }
+  if (handOff_) {
+    handOff_(fd);
+    return;
+  }
   if (maxConnections_ >= 0 && connections_ >= static_cast<std::size_t>(maxConnections_)) {
     refuse(fd, "maxConnections");
     return;

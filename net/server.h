@@ -190,6 +190,7 @@ class Server final : public EventEmitter<Server, Event<"listening", void()>, Eve
 
  private:
   friend class Socket;
+  friend class ServerGroup;
 
   Server(reactor::Loop& loop, const ServerOptions& options);
 
@@ -234,6 +235,9 @@ class Server final : public EventEmitter<Server, Event<"listening", void()>, Eve
   int maxConnections_ = -1;
   reactor::Timeout acceptRetry_;
   std::shared_ptr<Server> self_;  // held from listening until 'close': the loop keeps the server alive
+  // Set by a ServerGroup whose loops share this listener: it takes each admitted connection (past
+  // the block list) instead of a socket made here, and counts it on the loop that serves it.
+  std::function<void(int fd)> handOff_;
 };
 
 // Node's net.createServer.
