@@ -89,6 +89,7 @@ class ServerGroup final : public EventEmitter<ServerGroup, Event<"listening", vo
   AddressInfo address() const;
   bool listening() const { return state_ == State::kListening; }
   std::size_t size() const { return workers_.size(); }
+  reactor::Loop& loop() const { return home_; }  // the home loop
 
  private:
   enum class State : std::uint8_t { kIdle, kStarting, kListening, kClosing };
