@@ -144,12 +144,8 @@ Server& Server::listen(std::string path, std::function<void()> cb) {
   return listen(options, std::move(cb));
 }
 
-Server& Server::listen(const ListenOptions& options, std::function<void()> cb) {
-  if (fd_ >= 0) {
-    throw Error("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.");
-  }
+void Server::validate(const ListenOptions& options) {
   validateBacklog(options.backlog);
-  const int backlog = options.backlog == 0 ? 511 : options.backlog;  // Node: `backlog || 511`
   if (!options.path.empty()) {
     SocketAddress::fromPath(options.path);  // throws ERR_INVALID_ARG_VALUE when it does not fit
     if (isAbstractPath(options.path) && (options.readableAll || options.writableAll)) {
@@ -160,7 +156,14 @@ Server& Server::listen(const ListenOptions& options, std::function<void()> cb) {
   } else {
     validateListenPort(options.port);
   }
+}
 
+Server& Server::listen(const ListenOptions& options, std::function<void()> cb) {
+  if (fd_ >= 0) {
+    throw Error("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.");
+  }
+  validate(options);
+  const int backlog = options.backlog == 0 ? 511 : options.backlog;  // Node: `backlog || 511`
   if (cb) once("listening", std::move(cb));
   ++listenGeneration_;  // a lookup still running for an earlier listen() is superseded
   if (options.path.empty()) pipeName_.clear();

@@ -194,6 +194,9 @@ class Server final : public EventEmitter<Server, Event<"listening", void()>, Eve
 
   Server(reactor::Loop& loop, const ServerOptions& options);
 
+  // Throws what listen() throws for bad options, before anything is opened.
+  static void validate(const ListenOptions& options);
+
   // Called by a socket this server accepted, after that socket emitted 'close'.
   void onConnectionClosed();
 

@@ -97,7 +97,8 @@ ServerGroup& ServerGroup::listen(const ListenOptions& options, std::function<voi
     throw Error("ERR_INVALID_ARG_VALUE",
                 "The argument 'options' can not set path with Balancing::kReusePort: a unix socket cannot be shared");
   }
-  if (acceptor_) acceptor_->listen(options);  // throws for bad arguments, before anything changed
+  Server::validate(options);
+  if (acceptor_) acceptor_->listen(options);
   if (cb) once("listening", std::move(cb));
   state_ = State::kStarting;
   self_ = shared_from_this();
@@ -116,11 +117,7 @@ ServerGroup& ServerGroup::listen(const ListenOptions& options, std::function<voi
 
 void ServerGroup::listenWorker(std::size_t index, ListenOptions options) {
   workers_[index].loop->post([server = workers_[index].server, options = std::move(options)] {
-    try {
-      server->listen(options);
-    } catch (const Error& error) {
-      server->emitError(error);  // reported through the worker's 'error', as the later failures
-    }
+    server->listen(options);  // validated on the home loop already
   });
 }
 

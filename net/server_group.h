@@ -29,8 +29,8 @@
 //
 // Ownership: held by std::shared_ptr (create()); from listen() until 'close' the group holds a
 // reference to itself, so the program may drop its pointers. Errors: bad arguments throw net::Error
-// at the call (ERR_SERVER_ALREADY_LISTEN, ERR_INVALID_ARG_VALUE for a unix path with kReusePort or
-// no worker loops, and, with kHandOff, what Server::listen throws). A listen that fails later on
+// at the call (what Server::listen throws, and ERR_INVALID_ARG_VALUE for a unix path with
+// kReusePort or for no worker loops). A listen that fails later on
 // any loop emits 'error' on the home loop (thrown out of its run() with no listener), and the group
 // then closes what did listen: 'close' follows.
 #pragma once

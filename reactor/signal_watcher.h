@@ -18,7 +18,8 @@
 //
 // Semantics: several watchers of one signal, on one loop or on several loops in several threads,
 // are all called for every delivery. Deliveries the kernel merges (a standard signal raised twice
-// while pending) arrive as one, as with any handler. A watcher keeps its loop alive unless
+// while pending) arrive as one, as with any handler; those of different signals caught between two
+// polls are dispatched in signal-number order. A watcher keeps its loop alive unless
 // unref()'d. Watching SIGSEGV, SIGBUS, SIGFPE or SIGILL only makes sense for a signal sent with
 // kill(): a real fault would execute again as soon as the handler returns.
 //

@@ -217,7 +217,7 @@ TEST_P(ServerGroupTest, ListenTwiceThrowsAndAPortInUseFailsWithCloseAfterTheErro
   blocker->close();
 }
 
-TEST(ServerGroupBadInputTest, NeedsAtLeastOneLoopAndATcpPortToShare) {
+TEST(ServerGroupBadInputTest, RefusedAtTheCall) {
   reactor::Loop loop;
   const auto codeOf = [](auto&& f) {
     try {
@@ -235,6 +235,18 @@ TEST(ServerGroupBadInputTest, NeedsAtLeastOneLoopAndATcpPortToShare) {
   ListenOptions unixPath;
   unixPath.path = "/tmp/net-server-group-test.sock";
   EXPECT_EQ(codeOf([&] { group->listen(unixPath); }), "ERR_INVALID_ARG_VALUE");
+  // Bad options throw at the call either way, as Server::listen's, and leave the group idle.
+  for (Balancing balancing : {Balancing::kReusePort, Balancing::kHandOff}) {
+    options.balancing = balancing;
+    auto idle = ServerGroup::create(loop, {&loop}, options, {});
+    ListenOptions badPort;
+    badPort.port = 65536;
+    EXPECT_EQ(codeOf([&] { idle->listen(badPort); }), "ERR_SOCKET_BAD_PORT");
+    ListenOptions badBacklog;
+    badBacklog.backlog = -1;
+    EXPECT_EQ(codeOf([&] { idle->listen(badBacklog); }), "ERR_OUT_OF_RANGE");
+    EXPECT_FALSE(idle->listening());
+  }
   EXPECT_FALSE(loop.alive());
 }
 
