@@ -17,6 +17,18 @@ struct HandedOff {
   }
 };
 
+// Runs `fn` when the last copy of the callbacks holding it goes, whether they ran or not.
+class OnRelease {
+ public:
+  explicit OnRelease(std::function<void()> fn) : fn_(std::move(fn)) {}
+  ~OnRelease() { fn_(); }
+  OnRelease(const OnRelease&) = delete;
+  OnRelease& operator=(const OnRelease&) = delete;
+
+ private:
+  std::function<void()> fn_;
+};
+
 // getConnections' tally, on the home loop. Whatever touches the home loop is released there, by
 // the last answer: the worker-side copies of the pointer may be the last to go.
 struct Tally {
@@ -173,8 +185,8 @@ void ServerGroup::getConnections(std::function<void(const Error*, std::size_t)> 
 }
 
 AddressInfo ServerGroup::address() const {
-  if (state_ != State::kListening) return {};
-  return acceptor_ ? acceptor_->address() : address_;
+  if (acceptor_) return acceptor_->address();  // bound by listen() itself, as a single server's
+  return state_ == State::kListening ? address_ : AddressInfo{};
 }
 
 // --- closing --------------------------------------------------------------------------------------
@@ -205,15 +217,16 @@ void ServerGroup::closeWorkers() {
     });
   }
   // Each worker takes this after every hand-off made before it (posts run in order), and none can
-  // follow: the acceptor stopped above.
+  // follow: the acceptor stopped above. The worker answers when its server's 'close' listener is
+  // released after 'close', or when its loop ended without taking the request: the group does
+  // not wait for a loop that is gone.
   for (Worker& worker : workers_) {
-    worker.loop->post([server = worker.server, weak = weak_from_this(), home = &home_] {
-      server->close([weak, home](const Error*) {
-        home->post([weak] {
-          if (auto self = weak.lock()) self->workerClosed();
-        });
+    auto answer = std::make_shared<OnRelease>([weak = weak_from_this(), home = &home_] {
+      home->post([weak] {
+        if (auto self = weak.lock()) self->workerClosed();
       });
     });
+    worker.loop->post([server = worker.server, answer] { server->close([answer](const Error*) {}); });
   }
 }
 

@@ -26,6 +26,7 @@
 // worker's server takes it, so a worker loop that ends with hand-offs queued closes them (their
 // clients see the connection closed); nothing leaks. A worker takes its hand-offs in order, and
 // close() reaches each worker after every hand-off made before it, so none arrives after 'close'.
+// A worker loop that ends before it took the close request counts as closed.
 //
 // Ownership: held by std::shared_ptr (create()); from listen() until 'close' the group holds a
 // reference to itself, so the program may drop its pointers. Errors: bad arguments throw net::Error
@@ -85,7 +86,8 @@ class ServerGroup final : public EventEmitter<ServerGroup, Event<"listening", vo
   // The open connections of every loop, summed, passed to `cb` on the home loop.
   void getConnections(std::function<void(const Error*, std::size_t)> cb);
 
-  // The shared address once listening; an empty AddressInfo otherwise.
+  // The shared address: with kHandOff the listener's, as Server::address() (so right after listen()
+  // for a numeric host); with kReusePort once 'listening' was emitted. Empty when not listening.
   AddressInfo address() const;
   bool listening() const { return state_ == State::kListening; }
   std::size_t size() const { return workers_.size(); }

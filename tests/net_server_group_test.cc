@@ -217,6 +217,32 @@ TEST_P(ServerGroupTest, ListenTwiceThrowsAndAPortInUseFailsWithCloseAfterTheErro
   blocker->close();
 }
 
+// A worker loop that ends with a hand-off and the close request still queued: the descriptor is
+// closed with the callback that carried it, and the group still closes.
+TEST(ServerGroupHandOffTest, HandOffsQueuedOnAWorkerLoopThatEndsAreClosed) {
+  reactor::Loop loop;
+  std::optional<reactor::Loop> worker;
+  worker.emplace();
+  bool served = false;
+  auto group = ServerGroup::create(loop, {&*worker}, {}, [&](std::shared_ptr<Socket>) { served = true; });
+  int closeEvents = 0;
+  group->on("close", [&] { ++closeEvents; });
+  ListenOptions options;
+  options.host = "127.0.0.1";
+  group->listen(options);
+  Fd client = connectBlocking(group->address().port);
+  ASSERT_GE(client.get(), 0);
+  ASSERT_TRUE(runUntil(loop, [&] { return worker->alive(); }));  // the hand-off is queued
+  group->close();
+  worker.reset();  // never ran
+  char byte;
+  EXPECT_TRUE(pollUntil(loop, [&] { return ::recv(client.get(), &byte, 1, MSG_DONTWAIT) == 0; }));
+  EXPECT_TRUE(pollUntil(loop, [&] { return closeEvents == 1; }));
+  EXPECT_FALSE(served);
+  group.reset();
+  EXPECT_FALSE(loop.alive());
+}
+
 TEST(ServerGroupBadInputTest, RefusedAtTheCall) {
   reactor::Loop loop;
   const auto codeOf = [](auto&& f) {
