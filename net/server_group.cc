@@ -54,26 +54,29 @@ std::shared_ptr<ServerGroup> ServerGroup::create(reactor::Loop& home, std::vecto
   }
   std::shared_ptr<ServerGroup> group(
       new ServerGroup(home, std::move(workers), std::move(options), std::move(onConnection), std::move(onDrop)));
-  // Worker servers report to the home loop; a group that is gone by then is not told.
-  for (Worker& worker : group->workers_) {
-    worker.server->on("listening", [weak = group->weak_from_this(), &home, server = worker.server.get()] {
-      home.post([weak, address = server->address()] {
-        if (auto self = weak.lock()) self->workerListened(address);
-      });
-    });
-    worker.server->on("error", [weak = group->weak_from_this(), &home](const Error& error) {
-      home.post([weak, error] {
-        if (auto self = weak.lock()) self->workerFailed(error);
-      });
-    });
-  }
+  // The listening servers report to the home loop: the acceptor is there already, the workers'
+  // (kReusePort) post. A group that is gone by then is not told.
+  std::weak_ptr<ServerGroup> weak = group;
   if (group->acceptor_) {
-    group->acceptor_->on("listening", [weak = group->weak_from_this()] {
+    group->acceptor_->on("listening", [weak] {
       if (auto self = weak.lock()) self->workerListened(self->acceptor_->address());
     });
-    group->acceptor_->on("error", [weak = group->weak_from_this()](const Error& error) {
+    group->acceptor_->on("error", [weak](const Error& error) {
       if (auto self = weak.lock()) self->workerFailed(error);
     });
+  } else {
+    for (Worker& worker : group->workers_) {
+      worker.server->on("listening", [weak, &home, server = worker.server.get()] {
+        home.post([weak, address = server->address()] {
+          if (auto self = weak.lock()) self->workerListened(address);
+        });
+      });
+      worker.server->on("error", [weak, &home](const Error& error) {
+        home.post([weak, error] {
+          if (auto self = weak.lock()) self->workerFailed(error);
+        });
+      });
+    }
   }
   return group;
 }
