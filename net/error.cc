@@ -24,6 +24,7 @@ std::string describe(int errnum) {
     case EPIPE: return "broken pipe";
     case ETIMEDOUT: return "connection timed out";
     case ENOTSOCK: return "socket operation on non-socket";
+    case ENOTSUP: return "operation not supported on socket";
     default: {
       std::string text = std::strerror(errnum);
       if (!text.empty()) text[0] = static_cast<char>(std::tolower(static_cast<unsigned char>(text[0])));
@@ -58,6 +59,7 @@ std::string errnoName(int errnum) {
     case EPIPE: return "EPIPE";
     case ETIMEDOUT: return "ETIMEDOUT";
     case ENOTSOCK: return "ENOTSOCK";
+    case ENOTSUP: return "ENOTSUP";
     case EHOSTUNREACH: return "EHOSTUNREACH";
     case ENETUNREACH: return "ENETUNREACH";
     default: return "UNKNOWN";

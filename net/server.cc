@@ -71,6 +71,23 @@ Error listenError(int err, const SocketAddress& address) {
   return Error::fromSystemDescribed(err, "listen", info.address, info.port);
 }
 
+// ListenOptions::reusePort on `fd`: 0, or the errno to fail listen() with. FreeBSD's plain
+// SO_REUSEPORT hands every connection to the last listener bound; its _LB variant balances.
+// Elsewhere outside Linux the option does not balance either, so the answer is ENOTSUP, as libuv
+// (and so Node) gives.
+int enableReusePort(int fd) {
+#if defined(__linux__)
+  const int option = SO_REUSEPORT;
+#elif defined(SO_REUSEPORT_LB)
+  const int option = SO_REUSEPORT_LB;
+#else
+  const int option = -1;
+#endif
+  if (option < 0) return ENOTSUP;
+  const int on = 1;
+  return setsockopt(fd, SOL_SOCKET, option, &on, sizeof on) == 0 ? 0 : errno;
+}
+
 bool isAbstractPath(const std::string& path) { return !path.empty() && path[0] == '\0'; }
 
 // What 'drop' tells about a connection the server refuses: its addresses, and why.
@@ -127,12 +144,9 @@ Server& Server::listen(std::string path, std::function<void()> cb) {
   return listen(options, std::move(cb));
 }
 
-Server& Server::listen(const ListenOptions& options, std::function<void()> cb) {
-  if (fd_ >= 0) {
-    throw Error("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.");
-  }
+void Server::validate(const ListenOptions& options) {
   validateBacklog(options.backlog);
-  const int backlog = options.backlog == 0 ? 511 : options.backlog;  // Node: `backlog || 511`
+  validateListenPort(options.port);  // even beside a path, as Node checks it
   if (!options.path.empty()) {
     SocketAddress::fromPath(options.path);  // throws ERR_INVALID_ARG_VALUE when it does not fit
     if (isAbstractPath(options.path) && (options.readableAll || options.writableAll)) {
@@ -140,34 +154,38 @@ Server& Server::listen(const ListenOptions& options, std::function<void()> cb) {
                   "The argument 'options' can not set readableAll or writableAll to true when path is abstract "
                   "unix socket");
     }
-  } else {
-    validateListenPort(options.port);
   }
+}
 
+Server& Server::listen(const ListenOptions& options, std::function<void()> cb) {
+  if (fd_ >= 0) {
+    throw Error("ERR_SERVER_ALREADY_LISTEN", "Listen method has been called more than once without closing.");
+  }
+  validate(options);
+  const int backlog = options.backlog == 0 ? 511 : options.backlog;  // Node: `backlog || 511`
   if (cb) once("listening", std::move(cb));
   ++listenGeneration_;  // a lookup still running for an earlier listen() is superseded
   if (options.path.empty()) pipeName_.clear();
   if (!options.path.empty()) {
     listenOnPath(options.path, backlog, options.readableAll, options.writableAll);
   } else if (options.host.empty()) {
-    listenOnDefaultAddress(options.port, backlog, options.ipv6Only);
+    listenOnDefaultAddress(options.port, {backlog, options.ipv6Only, options.reusePort});
   } else {
-    listenOnHost(options.host, options.port, backlog, options.ipv6Only);
+    listenOnHost(options.host, options.port, {backlog, options.ipv6Only, options.reusePort});
   }
   return *this;
 }
 
-void Server::listenOnHost(const std::string& host, int port, int backlog, bool ipv6Only) {
+void Server::listenOnHost(const std::string& host, int port, BindOptions bind) {
   const std::string numeric = host == "localhost" ? "127.0.0.1" : host;
   if (auto address = SocketAddress::fromIp(numeric, port)) {
-    listenOnAddress(*address, backlog, ipv6Only);
+    listenOnAddress(*address, bind);
     return;
   }
   // A name: resolved off the loop thread. The lookup holds the server (and keeps the loop alive)
   // until its answer is back; an answer for a superseded listen() or a close() is ignored.
   lookup(loop_, host, 0,
-         [self = shared_from_this(), generation = listenGeneration_, host, port, backlog,
-          ipv6Only](LookupResult result) {
+         [self = shared_from_this(), generation = listenGeneration_, host, port, bind](LookupResult result) {
            if (generation != self->listenGeneration_ || self->fd_ >= 0) return;
            if (!result.errorCode.empty()) {
              self->emitError(Error::fromLookup(result.errorCode, host));
@@ -175,21 +193,26 @@ void Server::listenOnHost(const std::string& host, int port, int backlog, bool i
            }
            SocketAddress address = result.addresses.front();
            address.setPort(port);
-           self->listenOnAddress(address, backlog, ipv6Only);
+           self->listenOnAddress(address, bind);
          });
 }
 
-int Server::openListener(const SocketAddress& address, int backlog, bool ipv6Only, int& failure) {
+int Server::openListener(const SocketAddress& address, BindOptions bind, int& failure) {
   const int fd = ::socket(address.family(), SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
   if (fd < 0) {
     failure = errno;
     return -1;
   }
   const int on = 1;
-  const int v6only = ipv6Only ? 1 : 0;
-  if (address.family() != AF_UNIX) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+  const int v6only = bind.ipv6Only ? 1 : 0;
+  const bool tcp = address.family() != AF_UNIX;
+  if (tcp) setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
   if (address.family() == AF_INET6) setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof v6only);
-  if (::bind(fd, address.get(), address.length()) < 0 || ::listen(fd, backlog) < 0) {
+  if (tcp && bind.reusePort && (failure = enableReusePort(fd)) != 0) {
+    ::close(fd);
+    return -1;
+  }
+  if (::bind(fd, address.get(), address.length()) < 0 || ::listen(fd, bind.backlog) < 0) {
     failure = errno;
     ::close(fd);
     return -1;
@@ -197,24 +220,24 @@ int Server::openListener(const SocketAddress& address, int backlog, bool ipv6Onl
   return fd;
 }
 
-void Server::listenOnDefaultAddress(int port, int backlog, bool ipv6Only) {
+void Server::listenOnDefaultAddress(int port, BindOptions bind) {
   // Node tries the IPv6 wildcard first and falls back to IPv4 when IPv6 is unusable. An address in
   // use is not "unusable": it is reported against "::", as Node does.
   SocketAddress anyV6 = *SocketAddress::fromIp("::", port);
   int failure = 0;
-  const int fd = openListener(anyV6, backlog, ipv6Only, failure);
+  const int fd = openListener(anyV6, bind, failure);
   if (fd >= 0) {
     startListening(fd);
-  } else if (failure == EADDRINUSE) {
+  } else if (failure == EADDRINUSE || failure == ENOTSUP) {
     failListenLater(listenError(failure, anyV6));
   } else {
-    listenOnAddress(*SocketAddress::fromIp("0.0.0.0", port), backlog, false);
+    listenOnAddress(*SocketAddress::fromIp("0.0.0.0", port), {bind.backlog, false, bind.reusePort});
   }
 }
 
-void Server::listenOnAddress(const SocketAddress& address, int backlog, bool ipv6Only) {
+void Server::listenOnAddress(const SocketAddress& address, BindOptions bind) {
   int failure = 0;
-  const int fd = openListener(address, backlog, ipv6Only, failure);
+  const int fd = openListener(address, bind, failure);
   if (fd < 0) {
     failListenLater(listenError(failure, address));
     return;
@@ -225,7 +248,7 @@ void Server::listenOnAddress(const SocketAddress& address, int backlog, bool ipv
 void Server::listenOnPath(const std::string& path, int backlog, bool readableAll, bool writableAll) {
   pipeName_ = path;
   int failure = 0;
-  const int fd = openListener(SocketAddress::fromPath(path), backlog, false, failure);
+  const int fd = openListener(SocketAddress::fromPath(path), {backlog, false, false}, failure);
   if (fd < 0) {
     // Node (libuv) reports a missing directory as EACCES.
     failListenLater(Error::fromSystemDescribed(failure == ENOENT ? EACCES : failure, "listen", path));
@@ -302,6 +325,10 @@ void Server::acceptPending() {
 void Server::admit(int fd) {
   if (options_.blockList && options_.blockList->check(SocketAddress::peerOf(fd))) {
     refuse(fd, "blockList");
+    return;
+  }
+  if (handOff_) {
+    handOff_(fd);
     return;
   }
   if (maxConnections_ >= 0 && connections_ >= static_cast<std::size_t>(maxConnections_)) {

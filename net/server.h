@@ -111,6 +111,12 @@ struct ListenOptions {
   bool ipv6Only = false;  // an IPv6 listener does not accept IPv4 connections
   bool readableAll = false;  // unix socket file readable by everyone
   bool writableAll = false;  // unix socket file writable (connectable) by everyone
+  // Node 22.12's reusePort: several TCP listeners, in this process or others, bind one port and
+  // the kernel spreads the connections over them (SO_REUSEPORT on Linux, SO_REUSEPORT_LB on
+  // FreeBSD). Where the system cannot balance (macOS, OpenBSD, NetBSD), listen fails with 'error'
+  // ENOTSUP ("listen ENOTSUP: operation not supported on socket 0.0.0.0:3000"), as Node's does.
+  // Every listener sharing the port must set it. Ignored for a unix-domain path, as in Node.
+  bool reusePort = false;
 };
 
 // The argument of Node's 'drop' event: the addresses of a connection the server refused. For a
@@ -187,8 +193,12 @@ class Server final : public EventEmitter<Server, Event<"listening", void()>, Eve
 
  private:
   friend class Socket;
+  friend class ServerGroup;
 
   Server(reactor::Loop& loop, const ServerOptions& options);
+
+  // Throws what listen() throws for bad options, before anything is opened.
+  static void validate(const ListenOptions& options);
 
   // Called by a socket this server accepted, when that socket is destroyed.
   void onConnectionClosed();
@@ -196,12 +206,17 @@ class Server final : public EventEmitter<Server, Event<"listening", void()>, Eve
   void onReady(std::uint8_t ready) override;
   void onLoopClosing() override;
 
-  void listenOnHost(const std::string& host, int port, int backlog, bool ipv6Only);
-  void listenOnDefaultAddress(int port, int backlog, bool ipv6Only);
-  // Opens, binds and listens; returns the descriptor, or -1 with `failure` set to errno and the
-  // system call that failed.
-  int openListener(const SocketAddress& address, int backlog, bool ipv6Only, int& failure);
-  void listenOnAddress(const SocketAddress& address, int backlog, bool ipv6Only);
+  // How a TCP listener is bound, besides its address.
+  struct BindOptions {
+    int backlog;
+    bool ipv6Only;
+    bool reusePort;
+  };
+  void listenOnHost(const std::string& host, int port, BindOptions bind);
+  void listenOnDefaultAddress(int port, BindOptions bind);
+  // Opens, binds and listens; returns the descriptor, or -1 with `failure` set to errno.
+  int openListener(const SocketAddress& address, BindOptions bind, int& failure);
+  void listenOnAddress(const SocketAddress& address, BindOptions bind);
   void listenOnPath(const std::string& path, int backlog, bool readableAll, bool writableAll);
   void startListening(int fd);
   void failListenLater(Error error);
@@ -227,6 +242,9 @@ class Server final : public EventEmitter<Server, Event<"listening", void()>, Eve
   int maxConnections_ = -1;
   reactor::Timeout acceptRetry_;
   std::shared_ptr<Server> self_;  // held from listening until 'close': the loop keeps the server alive
+  // Set by a ServerGroup whose loops share this listener: it takes each admitted connection (past
+  // the block list) instead of a socket made here, and counts it on the loop that serves it.
+  std::function<void(int fd)> handOff_;
 };
 
 // Node's net.createServer.

@@ -173,6 +173,13 @@ std::vector<BadInput> table() {
        [](RowRun& run) { createConnection(run.loop, ConnectOptions{}); }},
       {"listen port -1", How::kThrows, "ERR_SOCKET_BAD_PORT", listenMinus1.c_str(),
        [](RowRun& run) { Server::create(run.loop)->listen(-1, "127.0.0.1"); }},
+      {"listen port -1 beside a path", How::kThrows, "ERR_SOCKET_BAD_PORT", listenMinus1.c_str(),
+       [](RowRun& run) {
+         ListenOptions options;
+         options.port = -1;
+         options.path = ::testing::TempDir() + "never.sock";
+         Server::create(run.loop)->listen(options);
+       }},
       {"listen port 65536", How::kThrows, "ERR_SOCKET_BAD_PORT", listen65536.c_str(),
        [](RowRun& run) { Server::create(run.loop)->listen(65536); }},
       {"listen port 70000", How::kThrows, "ERR_SOCKET_BAD_PORT", listen70000.c_str(),
