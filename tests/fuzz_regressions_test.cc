@@ -63,6 +63,9 @@ const Regression kRegressions[] = {
     // closes; then a 'data' listener on B got the kept byte, after 'close'.
     {"a socket destroyed with unread data emitted it after 'close' to a 'data' listener added later",
      fuzz::exploreSocketInput, std::string("\xc0\x00\x00\x01\x6b\x32\x2b\x1e", 8)},
+    {"a write callback that destroyed the socket kept the later writes sent by the same sendmsg from "
+     "ever hearing back",
+     fuzz::exploreSocketInput, std::string("\x02\x00\x60\xff\x04\x20\x0a\xa0\x0a", 9) + std::string(40, '\x6b')},
 };
 
 TEST(FuzzRegressions, InputsThatOnceBrokeAnInvariantNoLongerDo) {
