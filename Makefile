@@ -252,7 +252,7 @@ $(BUILD)/bin/netload: $(NETLOAD_OBJ) $(TOOL_COMMON_LIB) $(LIBS)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
 
-$(COMPARE_BIN): $(COMPARE_OBJ)
+$(COMPARE_BIN): $(COMPARE_OBJ) $(TOOL_COMMON_LIB)
 	@mkdir -p $(@D)
 	$(CXX) $(LDFLAGS) $^ -o $@
 

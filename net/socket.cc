@@ -852,7 +852,7 @@ std::shared_ptr<Socket> createConnection(const ConnectOptions& options, std::fun
 
 std::shared_ptr<Socket> createConnection(reactor::Loop& loop, const ConnectOptions& options,
                                          std::function<void()> connectListener) {
-  auto socket = Socket::create(loop);
+  auto socket = Socket::create(loop, SocketOptions{.allowHalfOpen = options.allowHalfOpen});
   socket->connect(options, std::move(connectListener));
   return socket;
 }

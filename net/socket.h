@@ -96,6 +96,7 @@ struct ConnectOptions {
   int keepAliveInitialDelay = 0;   // milliseconds
   std::int64_t timeout = 0;        // setTimeout() once connected; 0: none
   bool autoSelectFamily = true;    // try every resolved address in turn (Node 20's default)
+  bool allowHalfOpen = false;      // createConnection(): the new socket's SocketOptions::allowHalfOpen
   int autoSelectFamilyAttemptTimeout = 250;  // milliseconds per attempt while others remain; >= 1, 10 at least
   LookupFunction lookup;           // empty: getaddrinfo off the loop thread
 };
@@ -183,6 +184,7 @@ class Socket : public EventEmitter<Socket, Event<"lookup", void(const Error*, st
   bool pending() const { return state_ != State::kOpen; }
   bool connecting() const { return state_ == State::kConnecting; }
   bool destroyed() const { return state_ == State::kDestroyed; }
+  bool allowHalfOpen() const { return allowHalfOpen_; }
   bool writableEnded() const { return endCalled_; }
   bool writableFinished() const { return finished_; }
   bool readableEnded() const { return readEnded_; }

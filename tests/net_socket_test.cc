@@ -173,6 +173,29 @@ TEST_P(SocketTest, PeerEndGivesEndThenAutomaticEndThenClose) {
   EXPECT_TRUE(runToCompletion(loop));
 }
 
+// Node's net.connect({port, allowHalfOpen: true}): the option reaches the new socket.
+TEST_P(SocketTest, AllowHalfOpenIsAConnectOption) {
+  auto server = Server::create(loop, {}, [](std::shared_ptr<Socket> socket) { socket->end("bye"); });
+  listenOnLoopback(*server);
+  ConnectOptions options;
+  options.port = server->address().port;
+  options.host = "127.0.0.1";
+  options.allowHalfOpen = true;
+  auto client = createConnection(loop, options);
+  EXPECT_TRUE(client->allowHalfOpen());
+  std::string stateAfterEnd;
+  client->on("data", [](std::string_view) {});
+  client->on("end", [&] {
+    stateAfterEnd = std::string(client->readyState());
+    client->end();
+  });
+  ASSERT_TRUE(runUntil(loop, [&] { return client->destroyed(); }));
+  EXPECT_EQ(stateAfterEnd, "writeOnly");
+  EXPECT_FALSE(Socket::create(loop)->allowHalfOpen());  // Node's default
+  server->close();
+  EXPECT_TRUE(runToCompletion(loop));
+}
+
 TEST_P(SocketTest, AllowHalfOpenKeepsTheOtherDirectionOpen) {
   std::string stateAfterEnd;
   ServerOptions options;

@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <unistd.h>
 
-#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
 #include <optional>
@@ -58,40 +57,20 @@ void usage(std::FILE* out) {
   std::exit(2);
 }
 
-// Digits with at most one point ("0.5", "2", ".25"): no sign, exponent, "inf" or "nan".
-bool plainDecimal(std::string_view text) {
-  bool digit = false;
-  bool point = false;
-  for (const char c : text) {
-    if (c >= '0' && c <= '9') {
-      digit = true;
-    } else if (c == '.' && !point) {
-      point = true;
-    } else {
-      return false;
-    }
-  }
-  return digit;
-}
-
 double positiveNumber(const char* flag, const char* value) {
-  char* end = nullptr;
-  const double number = std::strtod(value, &end);
-  if (!plainDecimal(value) || *end != '\0' || !(number > 0) || number > 3600) {
+  const std::optional<double> number = tools::decimalNumber(value, 0, 3600);
+  if (!number || !(*number > 0)) {
     badArgument(std::string(flag) + " needs a number of seconds above 0, got '" + value + "'");
   }
-  return number;
+  return *number;
 }
 
 int positiveCount(const char* flag, const char* value) {
-  char* end = nullptr;
-  errno = 0;
-  const long number = std::strtol(value, &end, 10);
-  if (!plainDecimal(value) || std::string_view(value).find('.') != std::string_view::npos ||
-      *end != '\0' || errno == ERANGE || number < 1 || number > 1000) {
+  const std::optional<std::uint64_t> number = tools::wholeNumber(value, 1, 1000);
+  if (!number) {
     badArgument(std::string(flag) + " needs a whole number from 1 to 1000, got '" + value + "'");
   }
-  return static_cast<int>(number);
+  return static_cast<int>(*number);
 }
 
 std::vector<std::string> peerList(const char* value) {

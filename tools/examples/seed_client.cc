@@ -14,27 +14,28 @@
 // The timeout fires after three idle seconds ("客户端超时": the client timed out).
 //
 // Usage: seed_client [port]   (3000 by default)
-#include <cerrno>
+#include <cstdint>
 #include <cstdlib>
 #include <exception>
 #include <iostream>
+#include <optional>
 #include <string_view>
 
 #include "net/net.h"
+#include "tools/common/command_line.h"
 
 namespace {
 
 // [port]: 3000 by default, else a number from 0 to 65535.
 int portArgument(int argc, char** argv) {
   if (argc < 2) return 3000;
-  char* end = nullptr;
-  errno = 0;
-  const long port = std::strtol(argv[1], &end, 10);
-  if (argc > 2 || *argv[1] < '0' || *argv[1] > '9' || *end != '\0' || errno != 0 || port > 65535) {
+  const std::optional<std::uint64_t> port =
+      argc == 2 ? tools::wholeNumber(argv[1], 0, 65535) : std::nullopt;
+  if (!port) {
     std::cerr << "usage: seed_client [port]   (port: 0 to 65535, default 3000)" << std::endl;
     std::exit(2);
   }
-  return static_cast<int>(port);
+  return static_cast<int>(*port);
 }
 
 int run(int argc, char** argv) {
