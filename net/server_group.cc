@@ -11,10 +11,13 @@ namespace {
 
 // A connection on its way to a worker: closed with the posted callback if that never runs.
 struct HandedOff {
-  int fd;
+  explicit HandedOff(int descriptor) : fd(descriptor) {}
+  HandedOff(const HandedOff&) = delete;
+  HandedOff& operator=(const HandedOff&) = delete;
   ~HandedOff() {
     if (fd >= 0) ::close(fd);
   }
+  int fd;
 };
 
 // Runs `fn` when the last copy of the callbacks holding it goes, whether they ran or not.
